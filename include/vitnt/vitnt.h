@@ -1,0 +1,122 @@
+// vitnt — ViTNT-FIQA face image quality from one forward pass of a face ViT.
+//
+// The whole public API: describe a model, load it, score aligned faces.
+//
+//   vitnt::Model model = vitnt::Model::load("vit.safetensors", vitnt::builtin_arch("cvlface-vit-b"));
+//   std::vector<vitnt::FaceScore> s = model.score(images, options);
+//
+// Everything else in the project (CLI, Python module, evaluation) calls this.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vitnt {
+
+// Every failure (bad file, bad shape, bad option) is reported as this, with a message
+// that names the file/tensor and the problem.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class ChannelOrder { RGB, BGR };
+enum class Aggregation { AttentionLast, AttentionAll, Uniform };
+
+// "attention-last" | "attention-all" | "uniform"; throws Error on anything else.
+Aggregation parse_aggregation(const std::string& name);
+std::string to_string(Aggregation a);
+
+// Architecture + input contract + recommended ViTNT settings of one model
+// (the JSON "model description"; see README).
+struct ModelConfig {
+  std::string name;
+  int img_size = 112;
+  int patch_size = 8;
+  int embed_dim = 512;
+  int depth = 12;
+  int num_heads = 8;
+  double mlp_ratio = 4.0;
+  int num_features = 512;
+  // input: x = (pixel / 255 - mean) / std, per channel in `channel_order`
+  ChannelOrder channel_order = ChannelOrder::RGB;
+  float mean[3] = {0.5f, 0.5f, 0.5f};
+  float std[3] = {0.5f, 0.5f, 0.5f};
+  // recommended ViTNT settings
+  int first_block = 0;
+  int last_block = -1;  // -1: depth - 1
+  float scaling = 8.0f;
+  Aggregation aggregation = Aggregation::AttentionLast;
+  // tensors that may be in the file but are not used (training-only extras)
+  std::vector<std::string> ignore_tensors = {"mask_token"};
+
+  int grid() const { return img_size / patch_size; }
+  int num_patches() const { return grid() * grid(); }
+  int mlp_hidden() const { return static_cast<int>(embed_dim * mlp_ratio); }
+};
+
+ModelConfig parse_model_config(const std::string& json_text, const std::string& origin);
+ModelConfig load_model_config(const std::string& path);
+std::string model_config_to_json(const ModelConfig& c);
+// Shipped descriptions: cvlface-vit-s, cvlface-vit-b, insightface-vit-t/s/b/l, ...
+ModelConfig builtin_arch(const std::string& name);
+std::vector<std::string> builtin_arch_names();
+
+// One aligned face: 8-bit, 3 channels interleaved, rows of `stride` bytes.
+struct ImageView {
+  const uint8_t* data = nullptr;
+  int width = 0;
+  int height = 0;
+  size_t stride = 0;  // bytes per row; 0 = width * 3
+  ChannelOrder order = ChannelOrder::BGR;
+};
+
+struct ScoreOptions {
+  std::optional<int> first_block;  // unset: the model's recommendation
+  std::optional<int> last_block;
+  std::optional<float> scaling;
+  std::optional<Aggregation> aggregation;
+  bool embedding = false;  // also run the rest of the network and the FR head
+  bool patch_map = false;  // also return q_p for every patch
+};
+
+struct FaceScore {
+  float quality = 0;                 // Q: higher is better, in (0, 1]
+  std::vector<float> embedding;      // FR embedding (not normalised), when asked
+  std::vector<float> patch_quality;  // q_p, row-major grid x grid, when asked
+};
+
+struct LoadOptions {
+  int threads = 0;  // 0: all cores
+};
+
+class Model {
+ public:
+  // Loads safetensors weights (F32/F16/BF16, keys optionally prefixed "net." or
+  // "module."). The config is checked against the tensors; with no config, the one
+  // embedded in the file's metadata or a sidecar "<weights>.json" is used.
+  static Model load(const std::string& weights_path, std::optional<ModelConfig> config = {},
+                    const LoadOptions& options = {});
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const ModelConfig& config() const;
+  const std::string& path() const;
+
+  // Images must be img_size x img_size. Results do not depend on the batch size or
+  // the thread count. Thread-safe for concurrent calls.
+  std::vector<FaceScore> score(const std::vector<ImageView>& images,
+                               const ScoreOptions& options = {}) const;
+
+  struct Impl;
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vitnt

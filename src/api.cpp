@@ -1,0 +1,108 @@
+// The public Model: loading (config resolution, strict binding) and batched scoring.
+#include <omp.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "io/safetensors.h"
+#include "model/vit.h"
+#include "quality/vitnt_score.h"
+#include "vitnt/vitnt.h"
+
+namespace vitnt {
+
+namespace {
+// Images are processed in chunks of this many; chunking never changes a result.
+constexpr int kChunk = 32;
+
+bool file_exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// No explicit config: the description embedded in the file's metadata (our exports
+// carry one), else a sidecar JSON next to the weights.
+ModelConfig resolve_config(const io::SafeTensorsFile& file) {
+  auto it = file.metadata().find("vitnt_config");
+  if (it != file.metadata().end())
+    return parse_model_config(it->second, file.path() + " (embedded vitnt_config)");
+  std::string base = file.path();
+  if (base.size() > 12 && base.compare(base.size() - 12, 12, ".safetensors") == 0)
+    base.resize(base.size() - 12);
+  for (const std::string& side : {base + ".json", file.path() + ".json"})
+    if (file_exists(side)) return load_model_config(side);
+  throw Error(file.path() +
+              ": no model description: give --arch NAME or --model-config FILE (or put "
+              "a description in " + base + ".json)");
+}
+}  // namespace
+
+struct Model::Impl {
+  std::string path;
+  model::VitWeights weights;
+  int threads = 0;
+};
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Model Model::load(const std::string& weights_path, std::optional<ModelConfig> config,
+                  const LoadOptions& options) {
+  io::SafeTensorsFile file(weights_path);
+  ModelConfig c = config ? *config : resolve_config(file);
+  auto impl = std::make_unique<Impl>();
+  impl->path = weights_path;
+  impl->weights = model::bind_weights(file, c);
+  impl->threads = options.threads > 0 ? options.threads : omp_get_num_procs();
+  return Model(std::move(impl));
+}
+
+const ModelConfig& Model::config() const { return impl_->weights.config; }
+const std::string& Model::path() const { return impl_->path; }
+
+std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
+                                    const ScoreOptions& o) const {
+  const ModelConfig& c = config();
+  quality::ScoreSettings s;
+  s.first_block = o.first_block.value_or(c.first_block);
+  s.last_block = o.last_block.value_or(c.last_block);
+  s.scaling = o.scaling.value_or(c.scaling);
+  s.aggregation = o.aggregation.value_or(c.aggregation);
+  if (s.first_block < 0 || s.last_block >= c.depth || s.last_block - s.first_block < 1)
+    throw Error("block range " + std::to_string(s.first_block) + ":" +
+                std::to_string(s.last_block) + " invalid: need 0 <= A < B < depth (" +
+                std::to_string(c.depth) + ")");
+  if (!(s.scaling > 0)) throw Error("scaling must be positive");
+  if (o.embedding && !impl_->weights.has_head)
+    throw Error(path() + ": this model file has no FR head (feature.*): no embedding");
+  for (size_t i = 0; i < images.size(); ++i) {
+    const ImageView& im = images[i];
+    if (!im.data || im.width != c.img_size || im.height != c.img_size)
+      throw Error("image " + std::to_string(i) + " is " + std::to_string(im.width) + "x" +
+                  std::to_string(im.height) + ", the model needs " + std::to_string(c.img_size) +
+                  "x" + std::to_string(c.img_size) + " aligned crops");
+  }
+  omp_set_num_threads(impl_->threads);
+  std::vector<FaceScore> out(images.size());
+  std::vector<float> emb;
+  for (size_t start = 0; start < images.size(); start += kChunk) {
+    const int n = static_cast<int>(std::min<size_t>(kChunk, images.size() - start));
+    quality::TrajectoryScorer scorer(impl_->weights, n, s);
+    if (o.embedding) emb.assign(static_cast<size_t>(n) * c.num_features, 0.0f);
+    model::forward(impl_->weights, images.data() + start, n, s.last_block, &scorer,
+                   o.embedding ? emb.data() : nullptr);
+    for (int b = 0; b < n; ++b) {
+      FaceScore& r = out[start + b];
+      r.quality = scorer.quality(b);
+      if (o.patch_map) r.patch_quality = scorer.patch_quality(b);
+      if (o.embedding)
+        r.embedding.assign(emb.begin() + static_cast<size_t>(b) * c.num_features,
+                           emb.begin() + static_cast<size_t>(b + 1) * c.num_features);
+    }
+  }
+  return out;
+}
+
+}  // namespace vitnt

@@ -1,0 +1,37 @@
+// Pieces shared by the `vitnt` subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "vitnt/vitnt.h"
+
+namespace vitnt::cli {
+
+struct ModelArgs {
+  std::string weights, config_path, arch;
+  int threads = 0;
+};
+
+void add_model_options(CLI::App& cmd, ModelArgs& a);
+Model load_model(const ModelArgs& a);
+std::string default_model_path();
+nlohmann::json cpu_features();
+
+// A progress bar on a terminal; rate-limited log lines otherwise.
+class Progress {
+ public:
+  explicit Progress(size_t total);
+  void update(size_t done, size_t failed);
+  double seconds() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  size_t total_;
+  bool tty_;
+  Clock::time_point start_, last_;
+};
+
+}  // namespace vitnt::cli

@@ -1,0 +1,50 @@
+// Memory-mapped safetensors reader: an 8-byte little-endian header length, a JSON
+// header {name: {dtype, shape, data_offsets: [begin, end]}}, then the raw data.
+// Every malformed file gets a vitnt::Error naming the file and the problem.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vitnt::io {
+
+enum class DType { F32, F16, BF16 };
+size_t dtype_size(DType t);
+const char* dtype_name(DType t);
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  const uint8_t* data = nullptr;  // into the mapping
+  size_t nbytes = 0;
+  int64_t numel() const;
+};
+
+class SafeTensorsFile {
+ public:
+  explicit SafeTensorsFile(const std::string& path);
+  SafeTensorsFile(const SafeTensorsFile&) = delete;
+  SafeTensorsFile& operator=(const SafeTensorsFile&) = delete;
+  ~SafeTensorsFile();
+
+  const std::string& path() const { return path_; }
+  const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+  // Tensor converted to fp32 (F16/BF16 widened exactly).
+  static std::vector<float> to_f32(const TensorInfo& t);
+
+ private:
+  std::string path_;
+  void* map_ = nullptr;
+  size_t size_ = 0;
+  std::map<std::string, TensorInfo> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+std::string shape_str(const std::vector<int64_t>& shape);
+
+}  // namespace vitnt::io

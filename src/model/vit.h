@@ -1,0 +1,57 @@
+// The face ViT (insightface / CVLface family): weights bound from safetensors with
+// strict checks, and the fp32 forward pass.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "vitnt/vitnt.h"
+
+namespace vitnt::model {
+
+struct BlockWeights {
+  std::vector<float> norm1_w, norm1_b, qkv_w, proj_w, proj_b;
+  std::vector<float> norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+};
+
+struct VitWeights {
+  ModelConfig config;
+  std::vector<float> patch_w, patch_b, pos;  // patch_w: [D, 3*P*P] (c, ky, kx)
+  std::vector<BlockWeights> blocks;
+  std::vector<float> norm_w, norm_b;
+  bool has_head = false;
+  // FR head with the BatchNorms folded into scale/shift: y = (x W^T) * scale + shift
+  std::vector<float> feat1_w, feat1_scale, feat1_shift;  // [D, N*D]
+  std::vector<float> feat2_w, feat2_scale, feat2_shift;  // [E, D]
+};
+
+// Binds every tensor of `file` to `config`. Strict: a missing tensor, a wrong shape or
+// an unused tensor (not in config.ignore_tensors) is an Error naming it.
+VitWeights bind_weights(const io::SafeTensorsFile& file, const ModelConfig& config);
+
+// Reads the architecture that the tensors imply (patch, dim, depth, mlp width,
+// features); heads cannot be inferred and are taken from `hint`.
+ModelConfig infer_config(const io::SafeTensorsFile& file, const ModelConfig& hint);
+
+// Sees the hidden states after each block of a forward pass.
+struct BlockObserver {
+  virtual ~BlockObserver() = default;
+  // Whether after_block(block) needs the attention weights w_j of that block.
+  virtual bool wants_attention(int block) const = 0;
+  // tokens: [B, N, D] after the block; attention: [B, N] (w_j = sum_i mean_h A[h,i,j],
+  // normalised to sum 1) or nullptr.
+  virtual void after_block(int block, const float* tokens, const float* attention) = 0;
+};
+
+// Runs blocks 0..last_block on B images (ImageView, converted to the model's input
+// contract), then, if `embedding` is non-null, the remaining blocks, the final norm and
+// the FR head into embedding [B, E].
+void forward(const VitWeights& w, const ImageView* images, int batch, int last_block,
+             BlockObserver* observer, float* embedding);
+
+// LayerNorm of one row of D values (eps 1e-5), in place allowed.
+void layer_norm_row(const float* x, float* y, int d, const float* gamma, const float* beta);
+
+}  // namespace vitnt::model

@@ -1,0 +1,144 @@
+// The engine against the independent PyTorch reference (tools/reference): Q and q_p
+// to 1e-5, embeddings to 1e-4, for several shapes, dtypes, key prefixes, block ranges,
+// scalings and aggregations; and the invariance to batch size and thread count.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "vitnt/vitnt.h"
+
+namespace vitnt {
+namespace {
+
+struct Golden {
+  nlohmann::json j;
+  std::vector<cv::Mat> images;
+  std::vector<ImageView> views;
+};
+
+const Golden& golden() {
+  static Golden g = [] {
+    Golden g;
+    const char* dir = std::getenv("VITNT_GOLDEN_DIR");
+    if (!dir) throw std::runtime_error("VITNT_GOLDEN_DIR not set (run through ctest)");
+    std::ifstream f(std::string(dir) + "/golden.json");
+    if (!f) throw std::runtime_error(std::string(dir) + "/golden.json missing: the golden_setup "
+                                     "test (tools/reference/make_golden.py) did not run");
+    g.j = nlohmann::json::parse(f);
+    for (const auto& p : g.j["images"]) {
+      g.images.push_back(cv::imread(p.get<std::string>(), cv::IMREAD_COLOR));
+      const cv::Mat& m = g.images.back();
+      g.views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
+    }
+    return g;
+  }();
+  return g;
+}
+
+TEST(Golden, MatchesPyTorchReference) {
+  const Golden& g = golden();
+  ASSERT_GE(g.j["models"].size(), 3u);
+  for (const auto& m : g.j["models"]) {
+    SCOPED_TRACE(m["name"].get<std::string>());
+    Model model = Model::load(m["weights"], load_model_config(m["config"]));
+    for (const auto& c : m["cases"]) {
+      SCOPED_TRACE(c.dump().substr(0, 80));
+      ScoreOptions o;
+      o.first_block = c["first"].get<int>();
+      o.last_block = c["last"].get<int>();
+      o.scaling = c["scaling"].get<float>();
+      o.aggregation = parse_aggregation(c["aggregation"]);
+      o.patch_map = true;
+      auto r = model.score(g.views, o);
+      ASSERT_EQ(r.size(), g.views.size());
+      for (size_t i = 0; i < r.size(); ++i) {
+        EXPECT_NEAR(r[i].quality, c["quality"][i].get<double>(), 1e-5);
+        const auto& q = c["patch_quality"][i];
+        ASSERT_EQ(r[i].patch_quality.size(), q.size());
+        for (size_t p = 0; p < q.size(); ++p)
+          ASSERT_NEAR(r[i].patch_quality[p], q[p].get<double>(), 1e-5) << "patch " << p;
+      }
+    }
+    ScoreOptions o;
+    o.embedding = true;
+    auto r = model.score(g.views, o);
+    for (size_t i = 0; i < r.size(); ++i) {
+      const auto& e = m["embedding"][i];
+      ASSERT_EQ(r[i].embedding.size(), e.size());
+      for (size_t k = 0; k < e.size(); ++k)
+        ASSERT_NEAR(r[i].embedding[k], e[k].get<double>(), 1e-4) << "image " << i << " dim " << k;
+    }
+    // the default settings are the description's = the first case
+    auto d = model.score(g.views);
+    for (size_t i = 0; i < d.size(); ++i)
+      EXPECT_NEAR(d[i].quality, m["cases"][0]["quality"][i].get<double>(), 1e-5);
+  }
+}
+
+TEST(Golden, EmbeddingRequestDoesNotChangeTheScore) {
+  const auto& m = golden().j["models"][1];
+  Model model = Model::load(m["weights"], load_model_config(m["config"]));
+  ScoreOptions with;
+  with.embedding = true;
+  auto a = model.score(golden().views), b = model.score(golden().views, with);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].quality, b[i].quality);
+}
+
+TEST(Golden, IndependentOfBatchSizeAndThreads) {
+  const Golden& g = golden();
+  const auto& m = g.j["models"][1];
+  std::vector<ImageView> many;
+  for (int k = 0; k < 9; ++k) many.insert(many.end(), g.views.begin(), g.views.end());  // 45
+  ScoreOptions o;
+  o.patch_map = true;
+  LoadOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  Model m1 = Model::load(m["weights"], load_model_config(m["config"]), one);
+  Model m2 = Model::load(m["weights"], load_model_config(m["config"]), two);
+  auto all = m2.score(many, o);
+  for (size_t i = 0; i < g.views.size(); ++i) {
+    auto single = m1.score({g.views[i]}, o);
+    for (size_t k = i; k < many.size(); k += g.views.size()) {
+      EXPECT_EQ(all[k].quality, single[0].quality) << "image " << i << " at " << k;
+      EXPECT_EQ(all[k].patch_quality, single[0].patch_quality);
+    }
+  }
+}
+
+TEST(Golden, ChannelOrderIsHonoured) {
+  // The same pixels given as RGB must score as the BGR view of the swapped image.
+  const Golden& g = golden();
+  const auto& m = g.j["models"][0];
+  Model model = Model::load(m["weights"], load_model_config(m["config"]));
+  cv::Mat swapped;
+  cv::cvtColor(g.images[0], swapped, cv::COLOR_BGR2RGB);
+  ImageView rgb{swapped.data, swapped.cols, swapped.rows, swapped.step[0], ChannelOrder::RGB};
+  auto a = model.score({g.views[0]}), b = model.score({rgb});
+  EXPECT_EQ(a[0].quality, b[0].quality);
+  // ... and reading BGR bytes as RGB gives a different (wrong) score
+  ImageView wrong = g.views[0];
+  wrong.order = ChannelOrder::RGB;
+  EXPECT_NE(model.score({wrong})[0].quality, a[0].quality);
+}
+
+TEST(Golden, RejectsWrongSizesAndRanges) {
+  const auto& m = golden().j["models"][0];
+  Model model = Model::load(m["weights"], load_model_config(m["config"]));
+  cv::Mat small(100, 100, CV_8UC3, cv::Scalar(0));
+  EXPECT_THROW(model.score({{small.data, 100, 100, small.step[0], ChannelOrder::BGR}}), Error);
+  ScoreOptions o;
+  o.first_block = 2;
+  o.last_block = 2;
+  EXPECT_THROW(model.score(golden().views, o), Error);
+  o.last_block = 9;
+  EXPECT_THROW(model.score(golden().views, o), Error);
+}
+
+}  // namespace
+}  // namespace vitnt

@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""Distil a face ViT (the insightface/CVLface family) from a CNN teacher, on CPU.
+
+  distill.py prepare --out runs/pool --shards 4     # augmented pool + teacher targets
+  distill.py train   --pool runs/pool --ckpt runs/distill   # resumable, runs until stopped
+  distill.py export  --ckpt runs/distill --out models/vitnt-s16.safetensors
+
+Throughput design: augmentation and the teacher run once per pooled variant in
+`prepare` (OpenCV); `train` keeps the uint8 pool in memory and its hot loop is batched
+torch only. Checkpoints (model, EMA, optimiser, counters) are written atomically, so
+`train` can be killed at any time and resumed by running the same command again.
+
+Run with Debian's /usr/bin/python3. Never point it at LFW: LFW is the evaluation set.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # else torch's OpenMP spins vs OpenBLAS
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+import facevit  # noqa: E402
+import st_io  # noqa: E402
+
+SHARED = os.environ.get("VITNT_SHARED", os.path.join(HERE, "..", "..", "..", "shared"))
+STUDENT = dict(img_size=112, patch_size=16, embed_dim=192, depth=12, num_heads=6,
+               mlp_ratio=3.0, num_features=512)
+
+
+# ----------------------------------------------------------------------------- augment
+def band_mask(bgr):
+    """FairFace's black bands: near-black pixels (all channels < 10), slightly grown."""
+    m = (bgr.max(axis=2) < 10).astype(np.uint8)
+    return cv2.dilate(m, np.ones((3, 3), np.uint8)) > 0
+
+
+def fill_bands(bgr, donor, rng):
+    """Replace the bands so the student cannot learn 'black border = FairFace'."""
+    m = band_mask(bgr)
+    if not m.any() or rng.random() < 0.1:
+        return bgr
+    kind = rng.integers(3)
+    if kind == 0:  # flat colour + noise
+        fill = np.clip(rng.integers(0, 256, 3)[None, None, :] +
+                       rng.normal(0, 12, bgr.shape), 0, 255).astype(np.uint8)
+    elif kind == 1:  # another photo, heavily blurred: a plausible background
+        fill = cv2.GaussianBlur(donor, (0, 0), rng.uniform(3, 10))
+    else:  # smear the image's own border outward
+        fill = cv2.blur(cv2.inpaint(bgr, m.astype(np.uint8), 3, cv2.INPAINT_TELEA), (5, 5))
+    out = bgr.copy()
+    out[m] = fill[m]
+    return out
+
+
+def degrade(bgr, rng, kind=None, severity=None):
+    """One quality degradation; severity in [0, 1]. Also used for validation sets."""
+    kinds = ["blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]
+    kind = kinds[rng.integers(len(kinds))] if kind is None else kind
+    s = rng.uniform(0.1, 1.0) if severity is None else severity
+    if kind == "blur":
+        return cv2.GaussianBlur(bgr, (0, 0), 0.5 + 3.5 * s)
+    if kind == "downscale":
+        f = 1.5 + 6.5 * s
+        small = cv2.resize(bgr, (max(4, int(112 / f)),) * 2, interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (112, 112), interpolation=cv2.INTER_LINEAR)
+    if kind == "jpeg":
+        q = int(round(45 - 40 * s))
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, q])
+        return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if kind == "noise":
+        return np.clip(bgr + rng.normal(0, 4 + 36 * s, bgr.shape), 0, 255).astype(np.uint8)
+    if kind == "lowlight":
+        g = 1.0 - 0.8 * s
+        dark = 255.0 * (bgr / 255.0) ** (1 + s) * g
+        return np.clip(dark + rng.normal(0, 2 + 6 * s, bgr.shape), 0, 255).astype(np.uint8)
+    if kind == "occlusion":
+        out = bgr.copy()
+        area = (0.08 + 0.3 * s) * 112 * 112
+        w = int(np.clip(math.sqrt(area) * rng.uniform(0.6, 1.6), 8, 110))
+        h = int(np.clip(area / w, 8, 110))
+        x, y = rng.integers(0, 112 - w + 1), rng.integers(0, 112 - h + 1)
+        out[y:y + h, x:x + w] = rng.integers(0, 256, 3)
+        return out
+    raise ValueError(kind)
+
+
+def augment(bgr, donor, rng):
+    img = fill_bands(bgr, donor, rng)
+    ang, sc = rng.uniform(-7, 7), rng.uniform(0.93, 1.07)
+    M = cv2.getRotationMatrix2D((56, 56), ang, sc)
+    M[:, 2] += rng.uniform(-3, 3, 2)
+    img = cv2.warpAffine(img, M, (112, 112), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT101)
+    if rng.random() < 0.5:
+        img = img[:, ::-1].copy()
+    f = img.astype(np.float32)
+    f = (f - f.mean()) * rng.uniform(0.75, 1.25) + f.mean() * rng.uniform(0.75, 1.2)
+    gray = f.mean(axis=2, keepdims=True)
+    f = gray + (f - gray) * (0.0 if rng.random() < 0.08 else rng.uniform(0.6, 1.4))
+    img = np.clip(f, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        img = degrade(img, rng)
+        if rng.random() < 0.2:
+            img = degrade(img, rng)
+    return img
+
+
+# ----------------------------------------------------------------------------- teacher
+class Teacher:
+    """fr_feature.onnx through OpenCV DNN: BGR, (x - 127.5) / 128 (models/README.md)."""
+
+    def __init__(self):
+        path = os.path.join(SHARED, "models", "fr_feature.onnx")
+        if not os.path.exists(path):
+            sys.exit(f"teacher model missing: {path} (set VITNT_SHARED)")
+        self.net = cv2.dnn.readNetFromONNX(path)
+
+    def __call__(self, bgr_batch):
+        out = []
+        for i in range(0, len(bgr_batch), 64):
+            blob = cv2.dnn.blobFromImages(list(bgr_batch[i:i + 64]), 1 / 128.0, (112, 112),
+                                          (127.5, 127.5, 127.5), swapRB=False)
+            self.net.setInput(blob)
+            out.append(self.net.forward().reshape(len(blob), -1))
+        e = np.concatenate(out).astype(np.float32)
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+
+def list_images(split):
+    d = os.path.join(SHARED, "data", "fairface112", split)
+    files = sorted(glob.glob(os.path.join(d, "*.jpg")),
+                   key=lambda p: int(os.path.splitext(os.path.basename(p))[0]))
+    if not files:
+        sys.exit(f"no FairFace images in {d} (set VITNT_SHARED)")
+    return files
+
+
+def save_npz_atomic(path, **arrays):
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def cmd_prepare(a):
+    cv2.setNumThreads(a.threads)
+    os.makedirs(a.out, exist_ok=True)
+    files = list_images("train")
+    t0 = time.time()
+    imgs = np.stack([cv2.imread(f, cv2.IMREAD_COLOR) for f in files])
+    print(f"decoded {len(imgs)} train images in {time.time() - t0:.0f}s", flush=True)
+    teacher = Teacher()
+    for shard in range(a.shards):
+        path = os.path.join(a.out, f"shard{shard:03d}.npz")
+        if os.path.exists(path):
+            continue
+        t0 = time.time()
+        rng = np.random.default_rng(1000 + shard)
+        donors = rng.permutation(len(imgs))
+        aug = np.stack([augment(imgs[i], imgs[donors[i]], rng) for i in range(len(imgs))])
+        t1 = time.time()
+        emb = teacher(aug)
+        # stored RGB: the student's input contract
+        save_npz_atomic(path, images=aug[..., ::-1].copy(), teacher=emb.astype(np.float16))
+        print(f"shard {shard}: augment {t1 - t0:.0f}s, teacher {time.time() - t1:.0f}s",
+              flush=True)
+    val = os.path.join(a.out, "val.npz")
+    if not os.path.exists(val):
+        vimgs = np.stack([cv2.imread(f, cv2.IMREAD_COLOR) for f in list_images("val")])
+        rng = np.random.default_rng(7)
+        deg = np.stack([degrade(im, rng) for im in vimgs])
+        save_npz_atomic(val, clean=vimgs[..., ::-1].copy(), degraded=deg[..., ::-1].copy(),
+                        teacher_clean=teacher(vimgs), teacher_degraded=teacher(deg))
+    print("pool ready", flush=True)
+
+
+# ----------------------------------------------------------------------------- train
+def load_pool(pool_dir):
+    shards = sorted(glob.glob(os.path.join(pool_dir, "shard*.npz")))
+    if not shards:
+        sys.exit(f"no pool shards in {pool_dir}: run `distill.py prepare` first")
+    ims, embs = [], []
+    for s in shards:
+        d = np.load(s)
+        ims.append(d["images"])
+        embs.append(d["teacher"].astype(np.float32))
+    return (torch.from_numpy(np.concatenate(ims)), torch.from_numpy(np.concatenate(embs)),
+            len(shards))
+
+
+def to_input(u8):  # [B,112,112,3] RGB uint8 -> [-1, 1] NCHW
+    return u8.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+
+
+def evaluate(model, val):
+    model.eval()
+    out = {}
+    with torch.no_grad():
+        for k in ("clean", "degraded"):
+            x = torch.from_numpy(val[k])
+            e = torch.cat([F.normalize(model(to_input(x[i:i + 200])), dim=1)
+                           for i in range(0, len(x), 200)])
+            out[k] = float((e * torch.from_numpy(val["teacher_" + k])).sum(1).mean())
+    model.train()
+    return out
+
+
+def save_ckpt(path, state):
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def cmd_train(a):
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    os.makedirs(a.ckpt, exist_ok=True)
+    ck_path = os.path.join(a.ckpt, "last.pt")
+    model = facevit.FaceViT(**STUDENT)
+    ema = facevit.FaceViT(**STUDENT)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    step, seen = 0, 0
+    if os.path.exists(ck_path):
+        st = torch.load(ck_path)
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        step, seen = st["step"], st["seen"]
+        print(f"resumed at step {step}, {seen} samples seen", flush=True)
+    elif a.init_from:  # e.g. the committed default model, when the checkpoint is gone
+        w = st_io.load(a.init_from)
+        model.load_state_dict({k: v.float() for k, v in w.items()})
+        ema.load_state_dict(model.state_dict())
+        print(f"initialised from {a.init_from}", flush=True)
+    else:
+        ema.load_state_dict(model.state_dict())
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    images, targets, n_shards = load_pool(a.pool)
+    val = dict(np.load(os.path.join(a.pool, "val.npz")))
+    print(f"pool: {len(images)} variants from {n_shards} shards", flush=True)
+    log = open(os.path.join(a.ckpt, "log.tsv"), "a")
+    model.train()
+    g = torch.Generator().manual_seed(step)
+    t_last_ck = time.time()
+    t0, seen0 = time.time(), seen
+    run_loss = 0.0
+    while True:
+        lr = a.lr * min(1.0, (step + 1) / a.warmup)
+        for grp in opt.param_groups:
+            grp["lr"] = lr
+        idx = torch.randint(0, len(images), (a.batch,), generator=g)
+        x = to_input(images[idx])
+        t = targets[idx]
+        with torch.cpu.amp.autocast(enabled=a.bf16, dtype=torch.bfloat16):
+            s = model(x)
+        s = F.normalize(s.float(), dim=1)
+        loss = (1 - (s * t).sum(1)).mean()
+        loss = loss + a.rel * F.mse_loss(s @ s.T, t @ t.T)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        with torch.no_grad():
+            d = min(a.ema, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.state_dict().values(), model.state_dict().values()):
+                if pe.dtype.is_floating_point:
+                    pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+                else:
+                    pe.copy_(pm)
+        step += 1
+        seen += a.batch
+        run_loss += float(loss)
+        if step % a.log_every == 0:
+            rate = (seen - seen0) / (time.time() - t0)
+            print(f"step {step} seen {seen} loss {run_loss / a.log_every:.4f} "
+                  f"lr {lr:.2e} {rate:.0f} img/s", flush=True)
+            run_loss = 0.0
+        if step % a.val_every == 0:
+            v = evaluate(ema, val)
+            print(f"val step {step} seen {seen}: cos clean {v['clean']:.4f} "
+                  f"degraded {v['degraded']:.4f}", flush=True)
+            log.write(f"{step}\t{seen}\t{time.time():.0f}\t{v['clean']:.5f}\t"
+                      f"{v['degraded']:.5f}\n")
+            log.flush()
+        if time.time() - t_last_ck > a.ckpt_minutes * 60:
+            save_ckpt(ck_path, dict(model=model.state_dict(), ema=ema.state_dict(),
+                                    opt=opt.state_dict(), step=step, seen=seen,
+                                    student=STUDENT))
+            t_last_ck = time.time()
+            # pick up shards that `prepare` added meanwhile
+            if len(glob.glob(os.path.join(a.pool, "shard*.npz"))) > n_shards:
+                images, targets, n_shards = load_pool(a.pool)
+                print(f"pool grew: {len(images)} variants", flush=True)
+        if a.max_samples and seen >= a.max_samples:
+            break
+    save_ckpt(ck_path, dict(model=model.state_dict(), ema=ema.state_dict(),
+                            opt=opt.state_dict(), step=step, seen=seen, student=STUDENT))
+
+
+# ----------------------------------------------------------------------------- export
+def cmd_export(a):
+    st = torch.load(os.path.join(a.ckpt, "last.pt"))
+    w = {k: v.to(torch.float16) for k, v in st["ema"].items()
+         if not k.endswith("num_batches_tracked")}
+    st_io.save(a.out, w, metadata={"samples_seen": st["seen"], "step": st["step"],
+                                   "teacher": "fr_feature.onnx", "data": "FairFace train"})
+    print(f"exported EMA weights at {st['seen']} samples to {a.out}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    q = sub.add_parser("prepare")
+    q.add_argument("--out", required=True)
+    q.add_argument("--shards", type=int, default=4)
+    q.add_argument("--threads", type=int, default=2)
+    q = sub.add_parser("train")
+    q.add_argument("--pool", required=True)
+    q.add_argument("--ckpt", required=True)
+    q.add_argument("--init-from")
+    q.add_argument("--threads", type=int, default=2)
+    q.add_argument("--batch", type=int, default=128)
+    q.add_argument("--lr", type=float, default=1e-3)
+    q.add_argument("--warmup", type=int, default=1000)
+    q.add_argument("--ema", type=float, default=0.999)
+    q.add_argument("--rel", type=float, default=1.0)
+    q.add_argument("--bf16", action="store_true")
+    q.add_argument("--log-every", type=int, default=50)
+    q.add_argument("--val-every", type=int, default=500)
+    q.add_argument("--ckpt-minutes", type=float, default=10)
+    q.add_argument("--max-samples", type=int, default=0)
+    q = sub.add_parser("export")
+    q.add_argument("--ckpt", required=True)
+    q.add_argument("--out", required=True)
+    a = p.parse_args()
+    {"prepare": cmd_prepare, "train": cmd_train, "export": cmd_export}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
