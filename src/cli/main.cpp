@@ -203,7 +203,17 @@ int run_score(const ScoreArgs& a) {
   return failed ? 2 : 0;
 }
 
-int run_info(const ModelArgs& m, bool json_out) {
+int run_info(const ModelArgs& m, bool json_out, bool print_config) {
+  if (print_config) {  // the description only, e.g. to start a JSON of one's own
+    if (m.weights.empty() && !m.arch.empty()) {
+      std::cout << model_config_to_json(builtin_arch(m.arch)) << "\n";
+    } else if (m.weights.empty() && !m.config_path.empty()) {
+      std::cout << model_config_to_json(load_model_config(m.config_path)) << "\n";
+    } else {
+      std::cout << model_config_to_json(load_model(m).config()) << "\n";
+    }
+    return 0;
+  }
   nlohmann::json j;
   j["version"] = VITNT_VERSION;
   j["cpu"] = cpu_features();
@@ -259,10 +269,11 @@ int main(int argc, char** argv) {
   score->add_option("inputs", s.inputs, "images, folders (recursive) or @list.txt")->required();
 
   ModelArgs info_model;
-  bool info_json = false;
+  bool info_json = false, info_print_config = false;
   CLI::App* info = app.add_subcommand("info", "CPU features, shipped model descriptions, a model");
   add_model_options(*info, info_model);
   info->add_flag("--json", info_json, "machine-readable output");
+  info->add_flag("--print-config", info_print_config, "print the model description JSON only");
 
   try {
     app.parse(argc, argv);
@@ -272,7 +283,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*score) return run_score(s);
-    if (*info) return run_info(info_model, info_json);
+    if (*info) return run_info(info_model, info_json, info_print_config);
   } catch (const vitnt::Error& e) {
     std::fprintf(stderr, "vitnt: error: %s\n", e.what());
     return 1;

@@ -68,6 +68,18 @@ cv::Mat decode_image(const std::string& path, std::string& error, const DecodeLi
     error = "empty file";
     return {};
   }
+  // libjpeg decodes a cut-off JPEG without failing (grey fill, a warning on stderr):
+  // require the end-of-image marker near the end of the file.
+  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) {
+    bool eoi = false;
+    const size_t from = bytes.size() > 4096 ? bytes.size() - 4096 : 1;
+    for (size_t i = bytes.size() - 1; i > from && !eoi; --i)
+      eoi = bytes[i - 1] == 0xFF && bytes[i] == 0xD9;
+    if (!eoi) {
+      error = "truncated JPEG (no end-of-image marker)";
+      return {};
+    }
+  }
   // OpenCV refuses images above CV_IO_MAX_IMAGE_PIXELS by itself; our limit is the
   // caller's and checked on the declared size before the pixels are decoded.
   cv::Mat img;
@@ -95,7 +107,7 @@ cv::Mat load_aligned_crop(const std::string& path, int size, bool resize, std::s
     if (!resize) {
       error = "is " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
               ", not an aligned " + std::to_string(size) + "x" + std::to_string(size) +
-              " crop (use --resize to scale it, or --detect for photos)";
+              " crop (use --resize to scale it)";
       return {};
     }
     cv::Mat r;

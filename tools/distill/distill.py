@@ -159,6 +159,13 @@ def cmd_prepare(a):
     imgs = np.stack([cv2.imread(f, cv2.IMREAD_COLOR) for f in files])
     print(f"decoded {len(imgs)} train images in {time.time() - t0:.0f}s", flush=True)
     teacher = Teacher()
+    val = os.path.join(a.out, "val.npz")
+    if not os.path.exists(val):
+        vimgs = np.stack([cv2.imread(f, cv2.IMREAD_COLOR) for f in list_images("val")])
+        rng = np.random.default_rng(7)
+        deg = np.stack([degrade(im, rng) for im in vimgs])
+        save_npz_atomic(val, clean=vimgs[..., ::-1].copy(), degraded=deg[..., ::-1].copy(),
+                        teacher_clean=teacher(vimgs), teacher_degraded=teacher(deg))
     for shard in range(a.shards):
         path = os.path.join(a.out, f"shard{shard:03d}.npz")
         if os.path.exists(path):
@@ -173,13 +180,6 @@ def cmd_prepare(a):
         save_npz_atomic(path, images=aug[..., ::-1].copy(), teacher=emb.astype(np.float16))
         print(f"shard {shard}: augment {t1 - t0:.0f}s, teacher {time.time() - t1:.0f}s",
               flush=True)
-    val = os.path.join(a.out, "val.npz")
-    if not os.path.exists(val):
-        vimgs = np.stack([cv2.imread(f, cv2.IMREAD_COLOR) for f in list_images("val")])
-        rng = np.random.default_rng(7)
-        deg = np.stack([degrade(im, rng) for im in vimgs])
-        save_npz_atomic(val, clean=vimgs[..., ::-1].copy(), degraded=deg[..., ::-1].copy(),
-                        teacher_clean=teacher(vimgs), teacher_degraded=teacher(deg))
     print("pool ready", flush=True)
 
 
