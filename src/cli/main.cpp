@@ -237,6 +237,56 @@ int run_info(const ModelArgs& m, bool json_out, bool print_config) {
   return 0;
 }
 
+struct BenchArgs {
+  ModelArgs model;
+  std::vector<int> batches = {1, 32};
+  std::string blocks;
+  bool embedding = false;
+  int iters = 5;
+  std::string json_out;
+};
+
+// Inference only, on synthetic images in memory: median seconds per batch.
+int run_bench(const BenchArgs& a) {
+  Model model = load_model(a.model);
+  const ModelConfig& c = model.config();
+  ScoreArgs sa;
+  sa.blocks = a.blocks;
+  sa.embedding = a.embedding;
+  const ScoreOptions opts = parse_score_options(sa);
+  const int max_batch = *std::max_element(a.batches.begin(), a.batches.end());
+  std::vector<cv::Mat> images;
+  std::vector<ImageView> views;
+  cv::RNG rng(1);
+  for (int i = 0; i < max_batch; ++i) {
+    images.emplace_back(c.img_size, c.img_size, CV_8UC3);
+    rng.fill(images.back(), cv::RNG::UNIFORM, 0, 256);
+    views.push_back({images.back().data, c.img_size, c.img_size, images.back().step[0],
+                     ChannelOrder::BGR});
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (int b : a.batches) {
+    std::vector<ImageView> batch(views.begin(), views.begin() + b);
+    model.score(batch, opts);  // warm-up
+    std::vector<double> t;
+    for (int i = 0; i < a.iters; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      model.score(batch, opts);
+      t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    const double med = t[t.size() / 2];
+    std::printf("batch %3d: %8.2f ms/batch  %8.1f img/s\n", b, med * 1e3, b / med);
+    results.push_back({{"batch", b}, {"seconds_per_batch", med}, {"images_per_second", b / med}});
+  }
+  if (!a.json_out.empty()) {
+    io::AtomicFile f(a.json_out);
+    f.write(nlohmann::json({{"model", model_config_to_json(c)}, {"results", results}}).dump(2));
+    f.commit();
+  }
+  return 0;
+}
+
 }  // namespace
 
 nlohmann::json cpu_features() {
@@ -275,6 +325,15 @@ int main(int argc, char** argv) {
   info->add_flag("--json", info_json, "machine-readable output");
   info->add_flag("--print-config", info_print_config, "print the model description JSON only");
 
+  BenchArgs bench_args;
+  CLI::App* bench = app.add_subcommand("bench", "inference throughput on synthetic images");
+  add_model_options(*bench, bench_args.model);
+  bench->add_option("--batch", bench_args.batches, "batch sizes")->capture_default_str();
+  bench->add_option("--blocks", bench_args.blocks, "block range A:B (default: the model's)");
+  bench->add_flag("--embedding", bench_args.embedding, "run the whole network and the FR head");
+  bench->add_option("--iters", bench_args.iters, "timed repetitions (median reported)");
+  bench->add_option("--json", bench_args.json_out, "also write the results here");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -284,6 +343,7 @@ int main(int argc, char** argv) {
   try {
     if (*score) return run_score(s);
     if (*info) return run_info(info_model, info_json, info_print_config);
+    if (*bench) return run_bench(bench_args);
   } catch (const vitnt::Error& e) {
     std::fprintf(stderr, "vitnt: error: %s\n", e.what());
     return 1;

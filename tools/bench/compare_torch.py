@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""vitnt vs the project's PyTorch reference (eager, fp32), side by side in one run.
+
+  compare_torch.py --vitnt build/vitnt [--archs cvlface-vit-s,cvlface-vit-b]
+                   [--batches 1,32] [--threads 2] [--out docs/bench.json]
+
+Random weights of the real shapes (score only, each model's default block range),
+synthetic images, same threads; medians of --iters runs. Prints a markdown table.
+Use Debian's /usr/bin/python3; stop other work on the machine while it runs.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+import torch  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+import facevit  # noqa: E402
+
+
+def flops_per_image(c, last):
+    """Useful FLOPs of blocks 0..last (GEMMs + attention), multiply-add = 2."""
+    n, d, m = (c["img_size"] // c["patch_size"]) ** 2, c["embed_dim"], \
+        int(c["embed_dim"] * c["mlp_ratio"])
+    per_block = 2 * n * (3 * d * d + d * d + 2 * d * m) + 2 * 2 * n * n * d
+    return per_block * (last + 1) + 2 * n * d * 3 * c["patch_size"] ** 2
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vitnt", required=True)
+    ap.add_argument("--archs", default="cvlface-vit-s,cvlface-vit-b")
+    ap.add_argument("--batches", default="1,32")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    batches = [int(b) for b in a.batches.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch in a.archs.split(","):
+            cfg_path = os.path.join(tmp, arch + ".json")
+            with open(cfg_path, "w") as f:
+                subprocess.run([a.vitnt, "info", "--arch", arch, "--print-config"], stdout=f,
+                               check=True)
+            c = json.load(open(cfg_path))
+            weights = os.path.join(tmp, arch + ".safetensors")
+            subprocess.run([sys.executable, os.path.join(HERE, "..", "reference",
+                                                         "reference_score.py"),
+                            "--config", cfg_path, "--random-model", weights, "--dtype", "F32"],
+                           check=True)
+            ours_json = os.path.join(tmp, arch + "_bench.json")
+            subprocess.run([a.vitnt, "bench", "--model", weights, "--arch", arch,
+                            "--threads", str(a.threads), "--iters", str(a.iters),
+                            "--batch", *map(str, batches), "--json", ours_json], check=True)
+            ours = {r["batch"]: r["images_per_second"] for r in json.load(open(ours_json))["results"]}
+            model = facevit.FaceViT(**{k: c[k] for k in ("img_size", "patch_size", "embed_dim",
+                                                         "depth", "num_heads", "mlp_ratio",
+                                                         "num_features")}).eval()
+            first, last = c["vitnt"]["blocks"]
+            for b in batches:
+                x = torch.randn(b, 3, 112, 112)
+                facevit.vitnt_score(model, x, first, last)
+                t = []
+                for _ in range(a.iters):
+                    t0 = time.perf_counter()
+                    facevit.vitnt_score(model, x, first, last)
+                    t.append(time.perf_counter() - t0)
+                torch_ips = b / sorted(t)[len(t) // 2]
+                gf = flops_per_image(c, last) / 1e9
+                rows.append(dict(arch=arch, batch=b, blocks=f"{first}:{last}",
+                                 vitnt_ips=ours[b], torch_ips=torch_ips,
+                                 ratio=ours[b] / torch_ips, gflop_per_image=gf,
+                                 vitnt_gflops=gf * ours[b], torch_gflops=gf * torch_ips))
+    print(f"\n{a.threads} threads, score only, fp32, medians of {a.iters}\n")
+    print("| model | blocks | batch | vitnt img/s | PyTorch img/s | ratio | vitnt GFLOP/s | PyTorch GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['arch']} | {r['blocks']} | {r['batch']} | {r['vitnt_ips']:.1f} | "
+              f"{r['torch_ips']:.1f} | {r['ratio']:.2f}x | {r['vitnt_gflops']:.0f} | "
+              f"{r['torch_gflops']:.0f} |")
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
