@@ -308,12 +308,115 @@ def cmd_train(a):
 
 
 # ----------------------------------------------------------------------------- export
+DEGRADATIONS = ["blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]
+
+
+def settings_set(teacher, seed=3):
+    """FairFace val: each image clean and under every degradation (random severity), with
+    a utility per variant: teacher cosine to the flipped clean image, i.e. how well it
+    would match another capture of the same face. Never LFW."""
+    vimgs = [cv2.imread(f, cv2.IMREAD_COLOR) for f in list_images("val")]
+    rng = np.random.default_rng(seed)
+    variants, owner = [], []
+    for i, im in enumerate(vimgs):
+        variants.append(im)
+        owner.append(i)
+        for kind in DEGRADATIONS:
+            variants.append(degrade(im, rng, kind))
+            owner.append(i)
+    variants = np.stack(variants)
+    ref = teacher(np.stack([im[:, ::-1].copy() for im in vimgs]))
+    util = (teacher(variants) * ref[np.array(owner)]).sum(1)
+    return variants[..., ::-1].copy(), util
+
+
+def block_statistics(model, rgb_u8, batch=250):
+    """Per image: consecutive-block token distances d[t, p] (after final LN + L2) for
+    t = 0..L-2, and per-block attention weights w[t, p] (sum over queries of the
+    head-averaged softmax, normalised)."""
+    model.eval()
+    ds, ws = [], []
+    with torch.no_grad():
+        for i in range(0, len(rgb_u8), batch):
+            h = model.tokens(to_input(torch.from_numpy(rgb_u8[i:i + batch])))
+            prev, d, w = None, [], []
+            for blk in model.blocks:
+                h, attn = blk(h)
+                z = F.normalize(model.norm(h), dim=-1)
+                a = attn.mean(1).sum(1)
+                w.append(a / a.sum(-1, keepdim=True))
+                if prev is not None:
+                    d.append((z - prev).norm(dim=-1))
+                prev = z
+            ds.append(torch.stack(d, 1))
+            ws.append(torch.stack(w, 1))
+    return torch.cat(ds).numpy(), torch.cat(ws).numpy()
+
+
+def score_from_statistics(d, w, first, last, s, agg):
+    dp = d[:, first:last].mean(1)
+    q = 2.0 / (1.0 + np.exp(s * dp))
+    if agg == "uniform":
+        return q.mean(1)
+    a = w[:, last] if agg == "attention-last" else w[:, first:last + 1].mean(1)
+    return (a / a.sum(1, keepdims=True) * q).sum(1)
+
+
+def spearman(a, b):
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def choose_settings(model, rgb, util):
+    d, w = block_statistics(model, rgb)
+    depth = w.shape[1]
+    results = []
+    for first in range(0, 3):
+        for last in range(first + 2, depth):
+            for s in (4.0, 8.0, 16.0):
+                for agg in ("attention-last", "attention-all", "uniform"):
+                    q = score_from_statistics(d, w, first, last, s, agg)
+                    results.append((spearman(q, util), first, last, s, agg))
+    results.sort(reverse=True)
+    return results
+
+
 def cmd_export(a):
     st = torch.load(os.path.join(a.ckpt, "last.pt"))
+    model = facevit.FaceViT(**STUDENT)
+    model.load_state_dict(st["ema"])
+    # choose the ViTNT settings on FairFace val with synthetic degradations
+    cache = os.path.join(a.ckpt, "settings_set.npz")
+    if os.path.exists(cache):
+        c = np.load(cache)
+        rgb, util = c["rgb"], c["util"]
+    else:
+        rgb, util = settings_set(Teacher())
+        save_npz_atomic(cache, rgb=rgb, util=util)
+    results = choose_settings(model, rgb, util)
+    torch.manual_seed(0)  # the same initial weights as `train` starts from
+    control = choose_settings(facevit.FaceViT(**STUDENT), rgb, util)
+    print("best settings by Spearman(Q, utility) on FairFace val + degradations:")
+    for r in results[:5]:
+        print(f"  rho {r[0]:.4f}  blocks {r[1]}:{r[2]}  s {r[3]:g}  {r[4]}")
+    rho, first, last, s, agg = results[0]
+    ctrl = [c for c in control if c[1:] == (first, last, s, agg)][0][0]
+    print(f"random-initialisation control with the same settings: rho {ctrl:.4f}")
+    config = dict(name=a.name, img_size=112, **{k: STUDENT[k] for k in STUDENT if k != "img_size"},
+                  input=dict(channel_order="RGB", mean=[0.5] * 3, std=[0.5] * 3),
+                  vitnt=dict(blocks=[first, last], scaling=s, aggregation=agg),
+                  ignore_tensors=["mask_token"])
     w = {k: v.to(torch.float16) for k, v in st["ema"].items()
          if not k.endswith("num_batches_tracked")}
-    st_io.save(a.out, w, metadata={"samples_seen": st["seen"], "step": st["step"],
-                                   "teacher": "fr_feature.onnx", "data": "FairFace train"})
+    meta = {"vitnt_config": json.dumps(config), "samples_seen": st["seen"], "step": st["step"],
+            "teacher": "fr_feature.onnx", "data": "FairFace train (CC BY 4.0)",
+            "settings_rho": f"{rho:.4f}", "control_rho": f"{ctrl:.4f}"}
+    st_io.save(a.out, w, metadata=meta)
+    with open(a.out[:-len(".safetensors")] + ".json", "w") as f:
+        json.dump(config, f, indent=2)
+    with open(a.out[:-len(".safetensors")] + ".settings.json", "w") as f:
+        json.dump({"samples_seen": st["seen"], "step": st["step"], "chosen": results[0],
+                   "top": results[:20], "control_same_settings": ctrl}, f, indent=1)
     print(f"exported EMA weights at {st['seen']} samples to {a.out}")
 
 
@@ -343,7 +446,10 @@ def main():
     q = sub.add_parser("export")
     q.add_argument("--ckpt", required=True)
     q.add_argument("--out", required=True)
+    q.add_argument("--name", default="vitnt-s16")
+    q.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
+    torch.set_num_threads(a.threads)
     {"prepare": cmd_prepare, "train": cmd_train, "export": cmd_export}[a.cmd](a)
 
 
