@@ -33,7 +33,8 @@ ModelConfig resolve_config(const io::SafeTensorsFile& file) {
     if (file_exists(side)) return load_model_config(side);
   throw Error(file.path() +
               ": no model description: give --arch NAME or --model-config FILE (or put "
-              "a description in " + base + ".json)");
+              "a description in " +
+              base + ".json)");
 }
 }  // namespace
 

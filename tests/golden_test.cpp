@@ -27,8 +27,10 @@ const Golden& golden() {
     const char* dir = std::getenv("VITNT_GOLDEN_DIR");
     if (!dir) throw std::runtime_error("VITNT_GOLDEN_DIR not set (run through ctest)");
     std::ifstream f(std::string(dir) + "/golden.json");
-    if (!f) throw std::runtime_error(std::string(dir) + "/golden.json missing: the golden_setup "
-                                     "test (tools/reference/make_golden.py) did not run");
+    if (!f)
+      throw std::runtime_error(std::string(dir) +
+                               "/golden.json missing: the golden_setup "
+                               "test (tools/reference/make_golden.py) did not run");
     g.j = nlohmann::json::parse(f);
     for (const auto& p : g.j["images"]) {
       g.images.push_back(cv::imread(p.get<std::string>(), cv::IMREAD_COLOR));

@@ -2,6 +2,8 @@
 // finding ../shared.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -9,8 +11,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace vitnt::test {
 
@@ -52,9 +52,9 @@ inline std::string f32_file(const std::vector<FakeTensor>& ts) {
     }
     const size_t begin = data.size();
     for (int64_t j = 0; j < n; ++j) data.append(reinterpret_cast<const char*>(&ts[i].value), 4);
-    header += (i ? "," : "") + std::string("\"") + ts[i].name + "\":{\"dtype\":\"F32\",\"shape\":[" +
-              shape + "],\"data_offsets\":[" + std::to_string(begin) + "," +
-              std::to_string(data.size()) + "]}";
+    header += (i ? "," : "") + std::string("\"") + ts[i].name +
+              "\":{\"dtype\":\"F32\",\"shape\":[" + shape + "],\"data_offsets\":[" +
+              std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
   }
   return safetensors_bytes(header + "}", data);
 }

@@ -2,8 +2,9 @@
 //
 // The whole public API: describe a model, load it, score aligned faces.
 //
-//   vitnt::Model model = vitnt::Model::load("vit.safetensors", vitnt::builtin_arch("cvlface-vit-b"));
-//   std::vector<vitnt::FaceScore> s = model.score(images, options);
+//   vitnt::Model model = vitnt::Model::load("vit.safetensors",
+//   vitnt::builtin_arch("cvlface-vit-b")); std::vector<vitnt::FaceScore> s = model.score(images,
+//   options);
 //
 // Everything else in the project (CLI, Python module, evaluation) calls this.
 #pragma once

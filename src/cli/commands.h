@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -15,7 +16,20 @@ struct ModelArgs {
   int threads = 0;
 };
 
+// A registered subcommand and what running it does (returns the exit code).
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+Command add_score_command(CLI::App& app);
+Command add_info_command(CLI::App& app);
+Command add_bench_command(CLI::App& app);
+
 void add_model_options(CLI::App& cmd, ModelArgs& a);
+// "A:B" into o.first_block/last_block (empty: unchanged).
+void parse_block_range(const std::string& text, ScoreOptions& o);
+std::string csv_field(const std::string& s);
+std::string fmt(float v);  // shortest exact float text
 Model load_model(const ModelArgs& a);
 std::string default_model_path();
 nlohmann::json cpu_features();

@@ -120,10 +120,14 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
       const auto& dt = v["dtype"];
       if (!dt.is_string()) fail(path, where + "dtype is not a string");
       const std::string d = dt.get<std::string>();
-      if (d == "F32") t.dtype = DType::F32;
-      else if (d == "F16") t.dtype = DType::F16;
-      else if (d == "BF16") t.dtype = DType::BF16;
-      else fail(path, where + "unsupported dtype " + d + " (F32, F16 and BF16 are)");
+      if (d == "F32")
+        t.dtype = DType::F32;
+      else if (d == "F16")
+        t.dtype = DType::F16;
+      else if (d == "BF16")
+        t.dtype = DType::BF16;
+      else
+        fail(path, where + "unsupported dtype " + d + " (F32, F16 and BF16 are)");
       const auto& shape = v["shape"];
       if (!shape.is_array() || shape.size() > 8) fail(path, where + "bad shape");
       uint64_t numel = 1;
@@ -141,8 +145,8 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
         fail(path, where + "data_offsets must be two non-negative integers");
       uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
       if (begin > end || end > data_size)
-        fail(path, where + "data_offsets [" + std::to_string(begin) + ", " +
-                       std::to_string(end) + "] outside the " + std::to_string(data_size) +
+        fail(path, where + "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+                       "] outside the " + std::to_string(data_size) +
                        "-byte data section (truncated file?)");
       if (end - begin != numel * dtype_size(t.dtype))
         fail(path, where + "has " + std::to_string(end - begin) + " bytes, but " +

@@ -34,11 +34,10 @@ TEST(SafeTensors, ReadsF32F16BF16) {
   data.append(reinterpret_cast<const char*>(&f), 4);
   const unsigned char h[] = {0x00, 0x3E, 0x00, 0xC0, 0x01, 0x00, 0xC0, 0x3F};
   data.append(reinterpret_cast<const char*>(h), sizeof h);
-  std::string header =
-      R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-      R"("b":{"dtype":"F16","shape":[3],"data_offsets":[4,10]},)"
-      R"("c":{"dtype":"BF16","shape":[1],"data_offsets":[10,12]},)"
-      R"("__metadata__":{"k":"v"}})";
+  std::string header = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                       R"("b":{"dtype":"F16","shape":[3],"data_offsets":[4,10]},)"
+                       R"("c":{"dtype":"BF16","shape":[1],"data_offsets":[10,12]},)"
+                       R"("__metadata__":{"k":"v"}})";
   auto p = test::temp_dir("st") / "ok.safetensors";
   test::write_bytes(p, safetensors_bytes(header, data));
   SafeTensorsFile file(p.string());
@@ -68,29 +67,30 @@ TEST(SafeTensors, BrokenFilesGiveCleanErrors) {
   EXPECT_NE(expect_error(safetensors_bytes(t4, "xx")).find("outside"), std::string::npos);
   // offsets out of range / reversed
   EXPECT_NE(expect_error(safetensors_bytes(
-                R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "xxxx"))
+                             R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "xxxx"))
                 .find("outside"),
             std::string::npos);
   // size does not match shape
   EXPECT_NE(expect_error(safetensors_bytes(
-                R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "xxxx"))
+                             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "xxxx"))
                 .find("needs 8"),
             std::string::npos);
   // unknown dtype
-  EXPECT_NE(expect_error(safetensors_bytes(
-                R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", "xxxxxxxx"))
-                .find("unsupported dtype F64"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_error(safetensors_bytes(R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})",
+                                     "xxxxxxxx"))
+          .find("unsupported dtype F64"),
+      std::string::npos);
   // overlapping tensors
-  EXPECT_NE(expect_error(safetensors_bytes(
-                R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                "xxxxxxxx"))
-                .find("overlap"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                     R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                     "xxxxxxxx"))
+          .find("overlap"),
+      std::string::npos);
   // negative dim, shape overflow, missing fields
   EXPECT_NE(expect_error(safetensors_bytes(
-                R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", "xxxx"))
+                             R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", "xxxx"))
                 .find("negative"),
             std::string::npos);
   EXPECT_NE(expect_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4294967296,)"

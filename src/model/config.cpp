@@ -46,9 +46,12 @@ Aggregation parse_aggregation(const std::string& name) {
 
 std::string to_string(Aggregation a) {
   switch (a) {
-    case Aggregation::AttentionLast: return "attention-last";
-    case Aggregation::AttentionAll: return "attention-all";
-    case Aggregation::Uniform: return "uniform";
+    case Aggregation::AttentionLast:
+      return "attention-last";
+    case Aggregation::AttentionAll:
+      return "attention-all";
+    case Aggregation::Uniform:
+      return "uniform";
   }
   return "?";
 }
@@ -116,24 +119,23 @@ ModelConfig load_model_config(const std::string& path) {
 }
 
 std::string model_config_to_json(const ModelConfig& c) {
-  nlohmann::json j = {
-      {"name", c.name},
-      {"img_size", c.img_size},
-      {"patch_size", c.patch_size},
-      {"embed_dim", c.embed_dim},
-      {"depth", c.depth},
-      {"num_heads", c.num_heads},
-      {"mlp_ratio", c.mlp_ratio},
-      {"num_features", c.num_features},
-      {"input",
-       {{"channel_order", c.channel_order == ChannelOrder::RGB ? "RGB" : "BGR"},
-        {"mean", {c.mean[0], c.mean[1], c.mean[2]}},
-        {"std", {c.std[0], c.std[1], c.std[2]}}}},
-      {"vitnt",
-       {{"blocks", {c.first_block, c.last_block}},
-        {"scaling", c.scaling},
-        {"aggregation", to_string(c.aggregation)}}},
-      {"ignore_tensors", c.ignore_tensors}};
+  nlohmann::json j = {{"name", c.name},
+                      {"img_size", c.img_size},
+                      {"patch_size", c.patch_size},
+                      {"embed_dim", c.embed_dim},
+                      {"depth", c.depth},
+                      {"num_heads", c.num_heads},
+                      {"mlp_ratio", c.mlp_ratio},
+                      {"num_features", c.num_features},
+                      {"input",
+                       {{"channel_order", c.channel_order == ChannelOrder::RGB ? "RGB" : "BGR"},
+                        {"mean", {c.mean[0], c.mean[1], c.mean[2]}},
+                        {"std", {c.std[0], c.std[1], c.std[2]}}}},
+                      {"vitnt",
+                       {{"blocks", {c.first_block, c.last_block}},
+                        {"scaling", c.scaling},
+                        {"aggregation", to_string(c.aggregation)}}},
+                      {"ignore_tensors", c.ignore_tensors}};
   return j.dump(2);
 }
 

@@ -202,8 +202,8 @@ void check(dnnl_status_t s) {
 // Y[rows, out] = X[rows, in] W[out, in]^T + bias  (+ Y when accumulate: the residual)
 void linear(const float* x, int rows, int in, const std::vector<float>& w, const float* bias,
             int out, float* y, bool accumulate) {
-  check(dnnl_sgemm('N', 'T', rows, out, in, 1.0f, x, in, w.data(), in, accumulate ? 1.0f : 0.0f,
-                   y, out));
+  check(dnnl_sgemm('N', 'T', rows, out, in, 1.0f, x, in, w.data(), in, accumulate ? 1.0f : 0.0f, y,
+                   out));
   if (bias) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; ++r) {
@@ -363,8 +363,8 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
       float& v = mid[static_cast<size_t>(b) * D + j];
       v = v * w.feat1_scale[j] + w.feat1_shift[j];
     }
-  check(dnnl_sgemm('N', 'T', batch, E, D, 1.0f, mid.data(), D, w.feat2_w.data(), D, 0.0f,
-                   embedding, E));
+  check(dnnl_sgemm('N', 'T', batch, E, D, 1.0f, mid.data(), D, w.feat2_w.data(), D, 0.0f, embedding,
+                   E));
   for (int b = 0; b < batch; ++b)
     for (int j = 0; j < E; ++j) {
       float& v = embedding[static_cast<size_t>(b) * E + j];

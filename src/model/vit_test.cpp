@@ -25,11 +25,18 @@ std::vector<FakeTensor> tiny_tensors(const std::string& prefix = "") {
                                {prefix + "norm.bias", {8}, 0}};
   for (int i = 0; i < 2; ++i) {
     std::string b = prefix + "blocks." + std::to_string(i) + ".";
-    for (auto [n, s] : std::vector<std::pair<std::string, std::vector<int64_t>>>{
-             {"norm1.weight", {8}}, {"norm1.bias", {8}}, {"attn.qkv.weight", {24, 8}},
-             {"attn.proj.weight", {8, 8}}, {"attn.proj.bias", {8}}, {"norm2.weight", {8}},
-             {"norm2.bias", {8}}, {"mlp.fc1.weight", {16, 8}}, {"mlp.fc1.bias", {16}},
-             {"mlp.fc2.weight", {8, 16}}, {"mlp.fc2.bias", {8}}})
+    for (auto [n, s] :
+         std::vector<std::pair<std::string, std::vector<int64_t>>>{{"norm1.weight", {8}},
+                                                                   {"norm1.bias", {8}},
+                                                                   {"attn.qkv.weight", {24, 8}},
+                                                                   {"attn.proj.weight", {8, 8}},
+                                                                   {"attn.proj.bias", {8}},
+                                                                   {"norm2.weight", {8}},
+                                                                   {"norm2.bias", {8}},
+                                                                   {"mlp.fc1.weight", {16, 8}},
+                                                                   {"mlp.fc1.bias", {16}},
+                                                                   {"mlp.fc2.weight", {8, 16}},
+                                                                   {"mlp.fc2.bias", {8}}})
       t.push_back({b + n, s, 0.1f});
   }
   return t;

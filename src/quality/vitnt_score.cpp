@@ -21,9 +21,12 @@ TrajectoryScorer::TrajectoryScorer(const model::VitWeights& w, int batch, const 
 
 bool TrajectoryScorer::wants_attention(int block) const {
   switch (s_.aggregation) {
-    case Aggregation::AttentionLast: return block == s_.last_block;
-    case Aggregation::AttentionAll: return block >= s_.first_block && block <= s_.last_block;
-    case Aggregation::Uniform: return false;
+    case Aggregation::AttentionLast:
+      return block == s_.last_block;
+    case Aggregation::AttentionAll:
+      return block >= s_.first_block && block <= s_.last_block;
+    case Aggregation::Uniform:
+      return false;
   }
   return false;
 }

@@ -1,0 +1,105 @@
+// Pieces shared by the `vitnt` subcommands: model loading, progress, formatting.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+
+namespace fs = std::filesystem;
+
+namespace vitnt::cli {
+
+std::string default_model_path() {
+  if (const char* env = std::getenv("VITNT_MODEL")) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  const char* name = "vitnt-s16.safetensors";
+  for (const fs::path& dir : {exe.parent_path() / "../share/vitnt/models",
+                              exe.parent_path() / "../models", exe.parent_path() / "models"}) {
+    fs::path p = dir / name;
+    if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
+  }
+  throw Error(std::string("no --model given and the default model ") + name +
+              " was not found next to the executable (../models, ../share/vitnt/models); "
+              "set VITNT_MODEL or pass --model");
+}
+
+Model load_model(const ModelArgs& a) {
+  std::optional<ModelConfig> config;
+  if (!a.config_path.empty() && !a.arch.empty())
+    throw Error("give either --model-config or --arch, not both");
+  if (!a.config_path.empty()) config = load_model_config(a.config_path);
+  if (!a.arch.empty()) config = builtin_arch(a.arch);
+  LoadOptions lo;
+  lo.threads = a.threads;
+  return Model::load(a.weights.empty() ? default_model_path() : a.weights, config, lo);
+}
+
+void add_model_options(CLI::App& cmd, ModelArgs& a) {
+  cmd.add_option("--model", a.weights, "weights (.safetensors); default: the bundled model");
+  cmd.add_option("--model-config", a.config_path, "model description JSON");
+  cmd.add_option("--arch", a.arch, "a shipped model description (see `vitnt info`)");
+  cmd.add_option("--threads", a.threads, "worker threads (default: all cores)");
+}
+
+Progress::Progress(size_t total) : total_(total), tty_(::isatty(2)), start_(Clock::now()) {
+  last_ = start_;
+}
+
+void Progress::update(size_t done, size_t failed) {
+  auto now = Clock::now();
+  const double since = std::chrono::duration<double>(now - last_).count();
+  if (done < total_ && since < (tty_ ? 0.2 : 10.0)) return;
+  last_ = now;
+  const double el = std::chrono::duration<double>(now - start_).count();
+  const double rate = el > 0 ? done / el : 0;
+  if (tty_) {
+    const int width = 30;
+    int fill = total_ ? static_cast<int>(width * done / total_) : width;
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu  %.1f img/s  %zu failed ",
+                 std::string(fill, '#').c_str(), std::string(width - fill, '.').c_str(), done,
+                 total_, rate, failed);
+    if (done >= total_) std::fprintf(stderr, "\n");
+  } else {
+    std::fprintf(stderr, "progress: %zu/%zu images, %.1f img/s, %zu failed\n", done, total_, rate,
+                 failed);
+  }
+}
+
+double Progress::seconds() const {
+  return std::chrono::duration<double>(Clock::now() - start_).count();
+}
+
+void parse_block_range(const std::string& text, ScoreOptions& o) {
+  if (text.empty()) return;
+  int x = 0, y = 0;
+  char colon = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &x, &colon, &y, &extra) != 3 || colon != ':')
+    throw Error("--blocks must be A:B (e.g. 0:19), got '" + text + "'");
+  o.first_block = x;
+  o.last_block = y;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char ch : s) q += (ch == '"') ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+
+std::string fmt(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+nlohmann::json cpu_features() {
+  __builtin_cpu_init();
+  return {{"avx2", static_cast<bool>(__builtin_cpu_supports("avx2"))},
+          {"avx512f", static_cast<bool>(__builtin_cpu_supports("avx512f"))},
+          {"avx512bf16", static_cast<bool>(__builtin_cpu_supports("avx512bf16"))},
+          {"avx512vnni", static_cast<bool>(__builtin_cpu_supports("avx512vnni"))}};
+}
+
+}  // namespace vitnt::cli

@@ -1,0 +1,130 @@
+// `vitnt info` (machine, shipped descriptions, a model) and `vitnt bench`.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <opencv2/core.hpp>
+
+#include "cli/commands.h"
+#include "io/file_util.h"
+
+namespace vitnt::cli {
+
+namespace {
+
+int run_info(const ModelArgs& m, bool json_out, bool print_config) {
+  if (print_config) {  // the description only, e.g. to start a JSON of one's own
+    if (m.weights.empty() && !m.arch.empty()) {
+      std::cout << model_config_to_json(builtin_arch(m.arch)) << "\n";
+    } else if (m.weights.empty() && !m.config_path.empty()) {
+      std::cout << model_config_to_json(load_model_config(m.config_path)) << "\n";
+    } else {
+      std::cout << model_config_to_json(load_model(m).config()) << "\n";
+    }
+    return 0;
+  }
+  nlohmann::json j;
+  j["version"] = VITNT_VERSION;
+  j["cpu"] = cpu_features();
+  j["builtin_archs"] = builtin_arch_names();
+  if (!m.weights.empty() || !m.arch.empty() || !m.config_path.empty()) {
+    Model model = load_model(m);
+    j["model"] = {{"path", model.path()},
+                  {"config", nlohmann::json::parse(model_config_to_json(model.config()))}};
+  }
+  if (json_out) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "vitnt " << VITNT_VERSION << "\ncpu: ";
+  for (auto& [k, v] : j["cpu"].items())
+    std::cout << k << "=" << (v.get<bool>() ? "yes" : "no") << " ";
+  std::cout << "\nshipped model descriptions (--arch):";
+  for (const auto& n : builtin_arch_names()) std::cout << " " << n;
+  std::cout << "\n";
+  if (j.contains("model"))
+    std::cout << "model " << j["model"]["path"].get<std::string>() << ":\n"
+              << j["model"]["config"].dump(2) << "\n";
+  return 0;
+}
+
+struct BenchArgs {
+  ModelArgs model;
+  std::vector<int> batches = {1, 32};
+  std::string blocks;
+  bool embedding = false;
+  int iters = 5;
+  std::string json_out;
+};
+
+// Inference only, on synthetic images in memory: median seconds per batch.
+int run_bench(const BenchArgs& a) {
+  Model model = load_model(a.model);
+  const ModelConfig& c = model.config();
+  ScoreOptions opts;
+  parse_block_range(a.blocks, opts);
+  opts.embedding = a.embedding;
+  const int max_batch = *std::max_element(a.batches.begin(), a.batches.end());
+  std::vector<cv::Mat> images;
+  std::vector<ImageView> views;
+  cv::RNG rng(1);
+  for (int i = 0; i < max_batch; ++i) {
+    images.emplace_back(c.img_size, c.img_size, CV_8UC3);
+    rng.fill(images.back(), cv::RNG::UNIFORM, 0, 256);
+    views.push_back(
+        {images.back().data, c.img_size, c.img_size, images.back().step[0], ChannelOrder::BGR});
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (int b : a.batches) {
+    std::vector<ImageView> batch(views.begin(), views.begin() + b);
+    model.score(batch, opts);  // warm-up
+    std::vector<double> t;
+    for (int i = 0; i < a.iters; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      model.score(batch, opts);
+      t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    const double med = t[t.size() / 2];
+    std::printf("batch %3d: %8.2f ms/batch  %8.1f img/s\n", b, med * 1e3, b / med);
+    results.push_back({{"batch", b}, {"seconds_per_batch", med}, {"images_per_second", b / med}});
+  }
+  if (!a.json_out.empty()) {
+    io::AtomicFile f(a.json_out);
+    f.write(nlohmann::json({{"model", model_config_to_json(c)}, {"results", results}}).dump(2));
+    f.commit();
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_info_command(CLI::App& app) {
+  auto m = std::make_shared<ModelArgs>();
+  auto flags = std::make_shared<std::pair<bool, bool>>(false, false);
+  ModelArgs& info_model = *m;
+  bool& info_json = flags->first;
+  bool& info_print_config = flags->second;
+  CLI::App* info = app.add_subcommand("info", "CPU features, shipped model descriptions, a model");
+  add_model_options(*info, info_model);
+  info->add_flag("--json", info_json, "machine-readable output");
+  info->add_flag("--print-config", info_print_config, "print the model description JSON only");
+
+  return {info, [m, flags] { return run_info(*m, flags->first, flags->second); }};
+}
+
+Command add_bench_command(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  BenchArgs& bench_args = *args;
+  CLI::App* bench = app.add_subcommand("bench", "inference throughput on synthetic images");
+  add_model_options(*bench, bench_args.model);
+  bench->add_option("--batch", bench_args.batches, "batch sizes")->capture_default_str();
+  bench->add_option("--blocks", bench_args.blocks, "block range A:B (default: the model's)");
+  bench->add_flag("--embedding", bench_args.embedding, "run the whole network and the FR head");
+  bench->add_option("--iters", bench_args.iters, "timed repetitions (median reported)");
+  bench->add_option("--json", bench_args.json_out, "also write the results here");
+
+  return {bench, [args] { return run_bench(*args); }};
+}
+
+}  // namespace vitnt::cli

@@ -1,0 +1,135 @@
+// `vitnt score`: aligned crops in, one row per face out (CSV or JSON Lines).
+#include <algorithm>
+#include <cstdio>
+#include <future>
+
+#include "cli/commands.h"
+#include "io/file_util.h"
+#include "io/image_io.h"
+
+namespace vitnt::cli {
+
+namespace {
+
+struct ScoreArgs {
+  ModelArgs model;
+  std::string blocks, aggregation, format = "csv", output;
+  std::optional<float> scaling;
+  bool embedding = false, patch_map = false, resize = false;
+  int batch = 32;
+  std::vector<std::string> inputs;
+};
+
+std::string format_row(const std::string& path, const FaceScore& s, bool jsonl) {
+  std::string line;
+  if (jsonl) {
+    nlohmann::json j = {{"path", path}, {"quality", s.quality}};
+    if (!s.embedding.empty()) j["embedding"] = s.embedding;
+    if (!s.patch_quality.empty()) j["patch_quality"] = s.patch_quality;
+    return j.dump() + "\n";
+  }
+  line = csv_field(path) + "," + fmt(s.quality);
+  for (float v : s.embedding) line += "," + fmt(v);
+  for (float v : s.patch_quality) line += "," + fmt(v);
+  return line + "\n";
+}
+
+ScoreOptions parse_score_options(const ScoreArgs& a) {
+  ScoreOptions o;
+  parse_block_range(a.blocks, o);
+  o.scaling = a.scaling;
+  if (!a.aggregation.empty()) o.aggregation = parse_aggregation(a.aggregation);
+  o.embedding = a.embedding;
+  o.patch_map = a.patch_map;
+  return o;
+}
+
+struct Loaded {
+  std::vector<std::string> paths;  // inputs that decoded
+  std::vector<cv::Mat> images;
+};
+
+int run_score(const ScoreArgs& a) {
+  if (a.format != "csv" && a.format != "jsonl")
+    throw Error("--format must be csv or jsonl, got '" + a.format + "'");
+  if (a.batch < 1) throw Error("--batch must be positive");
+  const ScoreOptions opts = parse_score_options(a);
+  Model model = load_model(a.model);
+  const ModelConfig& c = model.config();
+  const std::vector<std::string> paths = io::expand_inputs(a.inputs);
+  if (paths.empty()) throw Error("no input images found in the given INPUTS");
+
+  io::AtomicFile out(a.output);
+  const bool jsonl = a.format == "jsonl";
+  if (!jsonl) {
+    std::string header = "path,quality";
+    for (int i = 0; opts.embedding && i < c.num_features; ++i)
+      header += ",emb_" + std::to_string(i);
+    for (int i = 0; opts.patch_map && i < c.num_patches(); ++i) header += ",q_" + std::to_string(i);
+    out.write(header + "\n");
+  }
+
+  size_t failed = 0, done = 0;
+  Progress progress(paths.size());
+  auto load = [&](size_t start) {
+    Loaded l;
+    for (size_t i = start; i < std::min(paths.size(), start + a.batch); ++i) {
+      std::string err;
+      cv::Mat m = io::load_aligned_crop(paths[i], c.img_size, a.resize, err);
+      if (m.empty()) {
+        std::fprintf(stderr, "error: %s: %s (skipped)\n", paths[i].c_str(), err.c_str());
+        ++failed;
+        continue;
+      }
+      l.paths.push_back(paths[i]);
+      l.images.push_back(std::move(m));
+    }
+    return l;
+  };
+  // Decode the next batch while the current one is scored.
+  std::future<Loaded> next = std::async(std::launch::async, load, 0);
+  for (size_t start = 0; start < paths.size(); start += a.batch) {
+    Loaded cur = next.get();
+    const size_t n = std::min<size_t>(a.batch, paths.size() - start);
+    if (start + a.batch < paths.size())
+      next = std::async(std::launch::async, load, start + a.batch);
+    std::vector<ImageView> views;
+    for (const cv::Mat& m : cur.images)
+      views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
+    std::vector<FaceScore> scores = model.score(views, opts);
+    std::string chunk;
+    for (size_t i = 0; i < scores.size(); ++i) chunk += format_row(cur.paths[i], scores[i], jsonl);
+    out.write(chunk);
+    done += n;
+    progress.update(done, failed);
+  }
+  out.commit();
+  const double el = progress.seconds();
+  std::fprintf(stderr, "scored %zu of %zu images in %.1f s (%.1f img/s), %zu failed -> %s\n",
+               paths.size() - failed, paths.size(), el,
+               (paths.size() - failed) / std::max(el, 1e-9), failed, a.output.c_str());
+  return failed ? 2 : 0;
+}
+
+}  // namespace
+
+Command add_score_command(CLI::App& app) {
+  auto args = std::make_shared<ScoreArgs>();
+  ScoreArgs& s = *args;
+  CLI::App* score = app.add_subcommand("score", "score aligned 112x112 face crops");
+  add_model_options(*score, s.model);
+  score->add_option("--blocks", s.blocks, "block range A:B (default: the model's)");
+  score->add_option("--scaling", s.scaling, "s in q_p = 2/(1+exp(s d_p)) (default: the model's)");
+  score->add_option("--aggregation", s.aggregation, "attention-last | attention-all | uniform");
+  score->add_flag("--embedding", s.embedding, "also output the FR embedding (same pass)");
+  score->add_flag("--patch-map", s.patch_map, "also output every patch quality q_p");
+  score->add_option("--format", s.format, "csv | jsonl")->capture_default_str();
+  score->add_option("--batch", s.batch, "images per batch")->capture_default_str();
+  score->add_flag("--resize", s.resize, "resize crops of another size instead of refusing them");
+  score->add_option("-o,--output", s.output, "output file (written atomically)")->required();
+  score->add_option("inputs", s.inputs, "images, folders (recursive) or @list.txt")->required();
+
+  return {score, [args] { return run_score(*args); }};
+}
+
+}  // namespace vitnt::cli
