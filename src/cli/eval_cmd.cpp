@@ -1,0 +1,382 @@
+// `vitnt eval`: Error-versus-Discard Characteristics and pAUC of quality scores (ours or
+// any tool's) on comparison pairs, with the oracle and a random baseline; a summary.json
+// and, through tools/eval/report.py (matplotlib), plots and a self-contained report.html.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <opencv2/imgproc.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "eval/edc.h"
+#include "eval/fr_onnx.h"
+#include "eval/pairs.h"
+#include "io/file_util.h"
+#include "io/image_io.h"
+
+namespace fs = std::filesystem;
+
+namespace vitnt::cli {
+
+namespace {
+
+struct EvalArgs {
+  ModelArgs model;  // for --fr vit
+  std::string pairs, images_root, output_dir;
+  std::string fr = "vit", fr_model, fr_order = "RGB";
+  float fr_mean = 127.5f, fr_std = 127.5f;
+  std::vector<std::string> qualities;  // NAME=FILE
+  std::vector<std::string> baselines;  // laplacian
+  std::vector<double> fmrs = {1e-3, 1e-4};
+  double max_discard = 0.3;
+  unsigned seed = 0;
+  bool log_fnmr = false, no_report = false;
+};
+
+std::string key(const std::string& p) {
+  std::error_code ec;
+  auto k = fs::weakly_canonical(p, ec);
+  return ec ? p : k.string();
+}
+
+// path -> quality from a `vitnt score` CSV/JSONL or any "path,quality" CSV.
+std::map<std::string, double> read_quality_file(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error(path + ": cannot read the quality file");
+  std::map<std::string, double> q;
+  std::string line;
+  size_t n = 0;
+  int path_col = -1, q_col = -1;
+  while (std::getline(f, line)) {
+    ++n;
+    if (line.empty()) continue;
+    if (line[0] == '{') {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.contains("path") || !j.contains("quality"))
+        throw Error(path + ": line " + std::to_string(n) + ": expected {\"path\", \"quality\"}");
+      q[key(j["path"].get<std::string>())] = j["quality"].get<double>();
+      continue;
+    }
+    std::vector<std::string> t;
+    {
+      std::string cur;
+      bool quoted = false;
+      for (size_t i = 0; i < line.size(); ++i) {
+        char ch = line[i];
+        if (quoted) {
+          if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"')
+            cur += '"', ++i;
+          else if (ch == '"')
+            quoted = false;
+          else
+            cur += ch;
+        } else if (ch == '"')
+          quoted = true;
+        else if (ch == ',')
+          t.push_back(cur), cur.clear();
+        else if (ch != '\r')
+          cur += ch;
+      }
+      t.push_back(cur);
+    }
+    if (path_col < 0) {
+      for (size_t i = 0; i < t.size(); ++i) {
+        if (t[i] == "path") path_col = static_cast<int>(i);
+        if (t[i] == "quality") q_col = static_cast<int>(i);
+      }
+      if (path_col < 0 || q_col < 0)
+        throw Error(path + ": the CSV header must name a 'path' and a 'quality' column");
+      continue;
+    }
+    if (static_cast<int>(t.size()) <= std::max(path_col, q_col))
+      throw Error(path + ": line " + std::to_string(n) + ": too few columns");
+    try {
+      q[key(t[path_col])] = std::stod(t[q_col]);
+    } catch (const std::exception&) {
+      throw Error(path + ": line " + std::to_string(n) + ": bad quality '" + t[q_col] + "'");
+    }
+  }
+  return q;
+}
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i];
+  return ab / std::sqrt(std::max(aa * bb, 1e-30));
+}
+
+struct Method {
+  std::string name, cost, source;         // source: quality file (for the report), if any
+  std::map<std::string, double> quality;  // per image key; empty for oracle
+  bool oracle = false;
+};
+
+std::string report_script() {
+  if (const char* env = std::getenv("VITNT_REPORT_SCRIPT")) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (const fs::path& p : {exe.parent_path() / "../tools/eval/report.py",
+                            exe.parent_path() / "../share/vitnt/report.py"})
+    if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
+  return "";
+}
+
+int run_eval(const EvalArgs& a) {
+  std::vector<eval::Pair> pairs = eval::read_pairs(a.pairs, a.images_root);
+  fs::create_directories(a.output_dir);
+  // unique images, in first-seen order
+  std::vector<std::string> images;
+  std::map<std::string, size_t> index;
+  for (const auto& p : pairs)
+    for (const std::string& s : {p.a, p.b})
+      if (index.emplace(key(s), images.size()).second) images.push_back(s);
+
+  const bool need_scores =
+      std::any_of(pairs.begin(), pairs.end(), [](const eval::Pair& p) { return !p.score; });
+  const bool need_pixels = need_scores || !a.baselines.empty();
+  std::vector<cv::Mat> pixels(images.size());
+  std::vector<bool> ok(images.size(), true);
+  size_t failed = 0;
+  if (need_pixels) {
+    Progress progress(images.size());
+    for (size_t i = 0; i < images.size(); ++i) {
+      std::string err;
+      pixels[i] = io::load_aligned_crop(images[i], 112, false, err);
+      if (pixels[i].empty()) {
+        std::fprintf(stderr, "error: %s: %s (its pairs are left out)\n", images[i].c_str(),
+                     err.c_str());
+        ok[i] = false;
+        ++failed;
+      }
+    }
+  }
+  nlohmann::json fr_info;
+  if (need_scores) {
+    std::vector<std::vector<float>> emb(images.size());
+    std::vector<cv::Mat> good;
+    std::vector<size_t> good_idx;
+    for (size_t i = 0; i < images.size(); ++i)
+      if (ok[i]) good.push_back(pixels[i]), good_idx.push_back(i);
+    std::fprintf(stderr, "embedding %zu images with %s...\n", good.size(), a.fr.c_str());
+    if (a.fr == "onnx") {
+      if (a.fr_model.empty()) throw Error("--fr onnx needs --fr-model PATH");
+      eval::OnnxContract c;
+      c.order = a.fr_order == "BGR" ? ChannelOrder::BGR : ChannelOrder::RGB;
+      c.mean = a.fr_mean;
+      c.std = a.fr_std;
+      eval::OnnxEmbedder e(a.fr_model, c);
+      auto out = e.embed(good);
+      for (size_t k = 0; k < good.size(); ++k) emb[good_idx[k]] = std::move(out[k]);
+      fr_info = {{"kind", "onnx"},
+                 {"model", a.fr_model},
+                 {"channel_order", a.fr_order},
+                 {"mean", a.fr_mean},
+                 {"std", a.fr_std}};
+    } else if (a.fr == "vit") {
+      Model m = load_model(a.model);
+      ScoreOptions o;
+      o.embedding = true;
+      for (size_t s = 0; s < good.size(); s += 64) {
+        std::vector<ImageView> v;
+        for (size_t k = s; k < std::min(good.size(), s + 64); ++k)
+          v.push_back(
+              {good[k].data, good[k].cols, good[k].rows, good[k].step[0], ChannelOrder::BGR});
+        auto r = m.score(v, o);
+        for (size_t k = 0; k < r.size(); ++k) emb[good_idx[s + k]] = std::move(r[k].embedding);
+      }
+      fr_info = {{"kind", "vit"}, {"model", m.path()}};
+    } else {
+      throw Error("--fr must be vit or onnx (or give scores in the pairs CSV), got '" + a.fr + "'");
+    }
+    for (auto& p : pairs)
+      if (!p.score && ok[index[key(p.a)]] && ok[index[key(p.b)]])
+        p.score = cosine(emb[index[key(p.a)]], emb[index[key(p.b)]]);
+    // keep the scores: a later run can take this file with --pairs and skip the FR model
+    io::AtomicFile sf((fs::path(a.output_dir) / "scores.csv").string());
+    sf.write("a,b,genuine,score\n");
+    for (const auto& p : pairs)
+      if (p.score)
+        sf.write(csv_field(p.a) + "," + csv_field(p.b) + "," + (p.genuine ? "1" : "0") + "," +
+                 fmt(static_cast<float>(*p.score)) + "\n");
+    sf.commit();
+  } else {
+    fr_info = {{"kind", "scores from " + a.pairs}};
+  }
+  std::vector<eval::Pair> usable;
+  for (const auto& p : pairs)
+    if (p.score) usable.push_back(p);
+
+  // the methods: quality files, computed baselines, random, oracle
+  std::vector<Method> methods;
+  for (const std::string& spec : a.qualities) {
+    auto eq = spec.find('=');
+    Method m;
+    m.name = eq == std::string::npos ? fs::path(spec).stem().string() : spec.substr(0, eq);
+    m.source = eq == std::string::npos ? spec : spec.substr(eq + 1);
+    m.quality = read_quality_file(m.source);
+    m.cost = "from file";
+    methods.push_back(std::move(m));
+  }
+  for (const std::string& b : a.baselines) {
+    if (b != "laplacian") throw Error("unknown --baseline '" + b + "' (known: laplacian)");
+    Method m{"laplacian-variance", "no network pass (Laplacian of the gray image)", "", {}, false};
+    for (size_t i = 0; i < images.size(); ++i) {
+      if (!ok[i]) continue;
+      cv::Mat gray, lap;
+      cv::cvtColor(pixels[i], gray, cv::COLOR_BGR2GRAY);
+      cv::Laplacian(gray, lap, CV_64F);
+      cv::Scalar mean, sd;
+      cv::meanStdDev(lap, mean, sd);
+      m.quality[key(images[i])] = sd[0] * sd[0];
+    }
+    methods.push_back(std::move(m));
+  }
+  {
+    Method r{"random", "none (seeded uniform per image)", "", {}, false};
+    std::mt19937_64 rng(a.seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (const auto& img : images) r.quality[key(img)] = u(rng);
+    methods.push_back(std::move(r));
+    methods.push_back({"oracle", "discards by comparison score (best possible)", "", {}, true});
+  }
+
+  std::vector<double> impostor, gscore;
+  std::vector<const eval::Pair*> genuine;
+  for (const auto& p : usable) {
+    if (p.genuine)
+      genuine.push_back(&p), gscore.push_back(*p.score);
+    else
+      impostor.push_back(*p.score);
+  }
+  if (genuine.empty()) throw Error(a.pairs + ": no genuine pairs with scores");
+  nlohmann::json summary = {{"pairs_file", a.pairs},
+                            {"pairs", usable.size()},
+                            {"genuine", genuine.size()},
+                            {"impostor", impostor.size()},
+                            {"images_failed", failed},
+                            {"fr", fr_info},
+                            {"definition",
+                             "match: score > t; t = smallest impostor score with "
+                             "#(impostor > t)/#impostor <= FMR; pair quality = min; discard "
+                             "floor(r*G) lowest-quality genuine pairs (ties by input order); "
+                             "pAUC = trapezoid of FNMR over r = 0..R step 0.001, not normalised"}};
+  // verification accuracy (10-fold when the pairs have folds) and TAR at FAR 1e-3
+  {
+    std::vector<double> s;
+    std::vector<bool> g;
+    std::vector<int> fold;
+    for (const auto& p : usable)
+      s.push_back(*p.score), g.push_back(p.genuine), fold.push_back(p.fold);
+    auto acc = eval::fold_accuracies(s, g, fold);
+    double mean = 0, var = 0;
+    for (double x : acc) mean += x / acc.size();
+    for (double x : acc) var += (x - mean) * (x - mean) / acc.size();
+    nlohmann::json v = {
+        {"folds", acc.size()}, {"accuracy_mean", mean}, {"accuracy_std", std::sqrt(var)}};
+    if (!impostor.empty()) {
+      double t = eval::threshold_at_fmr(impostor, 1e-3);
+      double tar = 0;
+      for (double x : gscore) tar += x > t;
+      v["tar_at_far_1e-3"] = tar / gscore.size();
+    }
+    summary["verification"] = v;
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (double fmr : a.fmrs) {
+    if (impostor.empty()) break;
+    const double t = eval::threshold_at_fmr(impostor, fmr);
+    nlohmann::json per = {{"fmr", fmr}, {"threshold", t}, {"methods", nlohmann::json::array()}};
+    for (const Method& m : methods) {
+      std::vector<double> q;
+      size_t missing = 0;
+      std::string example;
+      for (const eval::Pair* p : genuine) {
+        if (m.oracle) {
+          q.push_back(*p->score);
+          continue;
+        }
+        auto qa = m.quality.find(key(p->a)), qb = m.quality.find(key(p->b));
+        if (qa == m.quality.end() || qb == m.quality.end()) {
+          ++missing;
+          if (example.empty()) example = qa == m.quality.end() ? p->a : p->b;
+          q.push_back(0);
+          continue;
+        }
+        q.push_back(std::min(qa->second, qb->second));
+      }
+      if (missing)
+        throw Error(m.source + ": no quality for " + std::to_string(missing) +
+                    " genuine pairs (e.g. " + example + ")");
+      auto curve = eval::edc(gscore, q, t, std::max(a.max_discard, 0.3));
+      per["methods"].push_back({{"name", m.name},
+                                {"cost", m.cost},
+                                {"source", m.source},
+                                {"fnmr_at_0", curve.fnmr.front()},
+                                {"pauc_0.2", eval::pauc(curve, 0.2)},
+                                {"pauc_0.3", eval::pauc(curve, 0.3)},
+                                {"discard", curve.discard},
+                                {"fnmr", curve.fnmr}});
+    }
+    results.push_back(per);
+  }
+  summary["results"] = results;
+  const std::string summary_path = (fs::path(a.output_dir) / "summary.json").string();
+  io::AtomicFile out(summary_path);
+  out.write(summary.dump(1));
+  out.commit();
+
+  std::printf("%zu pairs (%zu genuine, %zu impostor); verification accuracy %.4f\n", usable.size(),
+              genuine.size(), impostor.size(),
+              summary["verification"]["accuracy_mean"].get<double>());
+  for (const auto& r : results) {
+    std::printf("FMR %g (t = %.4f):\n  %-28s %10s %10s %10s\n", r["fmr"].get<double>(),
+                r["threshold"].get<double>(), "method", "FNMR@0", "pAUC@0.2", "pAUC@0.3");
+    for (const auto& m : r["methods"])
+      std::printf("  %-28s %10.5f %10.5f %10.5f\n", m["name"].get<std::string>().c_str(),
+                  m["fnmr_at_0"].get<double>(), m["pauc_0.2"].get<double>(),
+                  m["pauc_0.3"].get<double>());
+  }
+  if (!a.no_report) {
+    const std::string script = report_script();
+    if (script.empty()) throw Error("tools/eval/report.py not found (set VITNT_REPORT_SCRIPT)");
+    std::string cmd =
+        "/usr/bin/python3 '" + script + "' '" + summary_path + "'" + (a.log_fnmr ? " --log" : "");
+    if (std::system(cmd.c_str()) != 0) throw Error("the report script failed: " + cmd);
+    std::printf("report: %s\n", (fs::path(a.output_dir) / "report.html").c_str());
+  }
+  return failed ? 2 : 0;
+}
+
+}  // namespace
+
+Command add_eval_command(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  EvalArgs& a = *args;
+  CLI::App* cmd = app.add_subcommand("eval", "EDC curves and pAUC of quality scores on pairs");
+  add_model_options(*cmd, a.model);
+  cmd->add_option("--pairs", a.pairs, "LFW pairs.txt, or CSV a,b,genuine[,score]")->required();
+  cmd->add_option("--images-root", a.images_root, "folder the pair paths are relative to");
+  cmd->add_option("--fr", a.fr, "comparison model: vit (--model) or onnx (--fr-model)")
+      ->capture_default_str();
+  cmd->add_option("--fr-model", a.fr_model, "ONNX face-recognition model");
+  cmd->add_option("--fr-order", a.fr_order, "its input channel order RGB|BGR")
+      ->capture_default_str();
+  cmd->add_option("--fr-mean", a.fr_mean, "its input: (pixel - mean) / std")->capture_default_str();
+  cmd->add_option("--fr-std", a.fr_std, "")->capture_default_str();
+  cmd->add_option("-q,--quality", a.qualities, "NAME=FILE: a path,quality CSV or JSONL (repeat)");
+  cmd->add_option("--baseline", a.baselines, "computed baselines: laplacian");
+  cmd->add_option("--fmr", a.fmrs, "target FMRs")->capture_default_str();
+  cmd->add_option("--max-discard", a.max_discard, "curve range")->capture_default_str();
+  cmd->add_option("--seed", a.seed, "seed of the random baseline")->capture_default_str();
+  cmd->add_flag("--log-fnmr", a.log_fnmr, "log FNMR axis in the plots");
+  cmd->add_flag("--no-report", a.no_report, "summary.json only");
+  cmd->add_option("-o,--output-dir", a.output_dir, "output folder")->required();
+  return {cmd, [args] { return run_eval(*args); }};
+}
+
+}  // namespace vitnt::cli
