@@ -55,7 +55,7 @@ Model Model::load(const std::string& weights_path, std::optional<ModelConfig> co
   ModelConfig c = config ? *config : resolve_config(file);
   auto impl = std::make_unique<Impl>();
   impl->path = weights_path;
-  impl->weights = model::bind_weights(file, c);
+  impl->weights = model::bind_weights(file, c, options.precision);
   impl->threads = options.threads > 0 ? options.threads : omp_get_num_procs();
   return Model(std::move(impl));
 }

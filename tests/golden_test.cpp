@@ -144,3 +144,38 @@ TEST(Golden, RejectsWrongSizesAndRanges) {
 
 }  // namespace
 }  // namespace vitnt
+
+namespace vitnt {
+namespace {
+
+// The bf16 path against the same fp32/float64 reference: close, not exact (the
+// accuracy trade-off is measured on real images in docs/performance.md).
+TEST(Golden, Bf16StaysCloseToReference) {
+  const Golden& g = golden();
+  LoadOptions bf16;
+  bf16.precision = Precision::BF16;
+  double worst_q = 0, worst_emb = 0;
+  for (const auto& m : g.j["models"]) {
+    Model model = Model::load(m["weights"], load_model_config(m["config"]), bf16);
+    ScoreOptions o;
+    o.embedding = true;
+    auto r = model.score(g.views, o);
+    for (size_t i = 0; i < r.size(); ++i) {
+      worst_q = std::max(worst_q, std::abs(r[i].quality - m["cases"][0]["quality"][i].get<double>()));
+      double norm = 0, diff = 0;
+      for (size_t k = 0; k < r[i].embedding.size(); ++k) {
+        const double e = m["embedding"][i][k].get<double>();
+        norm += e * e;
+        diff += (r[i].embedding[k] - e) * (r[i].embedding[k] - e);
+      }
+      worst_emb = std::max(worst_emb, std::sqrt(diff / norm));
+    }
+  }
+  std::printf("bf16: max |dQ| %.2e, max relative embedding error %.2e\n", worst_q, worst_emb);
+  EXPECT_LT(worst_q, 2e-4);
+  EXPECT_LT(worst_emb, 1.5e-2);
+  EXPECT_GT(worst_q + worst_emb, 0.0) << "bf16 identical to fp32: is the bf16 path running?";
+}
+
+}  // namespace
+}  // namespace vitnt

@@ -26,6 +26,9 @@ struct Error : std::runtime_error {
 
 enum class ChannelOrder { RGB, BGR };
 enum class Aggregation { AttentionLast, AttentionAll, Uniform };
+// F32: the exact path. BF16: GEMM inputs and weights in bfloat16 with fp32
+// accumulation (AVX512-BF16); LayerNorm, attention softmax and the score stay fp32.
+enum class Precision { F32, BF16 };
 
 // "attention-last" | "attention-all" | "uniform"; throws Error on anything else.
 Aggregation parse_aggregation(const std::string& name);
@@ -92,6 +95,7 @@ struct FaceScore {
 
 struct LoadOptions {
   int threads = 0;  // 0: all cores
+  Precision precision = Precision::F32;
 };
 
 class Model {

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 #include <string>
 
+#include "vitnt/face.h"
 #include "vitnt/vitnt.h"
 
 namespace vitnt::cli {
@@ -14,6 +16,7 @@ namespace vitnt::cli {
 struct ModelArgs {
   std::string weights, config_path, arch;
   int threads = 0;
+  std::string precision = "fp32";
 };
 
 // A registered subcommand and what running it does (returns the exit code).
@@ -24,6 +27,27 @@ struct Command {
 Command add_score_command(CLI::App& app);
 Command add_info_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
+Command add_eval_command(CLI::App& app);
+Command add_align_command(CLI::App& app);
+
+// Face detection settings of `align` and `score --detect` (src/cli/align_cmd.cpp).
+struct DetectArgs {
+  std::string model;  // empty: default_detector_path()
+  float threshold = 0.5f;
+  std::string faces = "central";
+};
+std::vector<CLI::Option*> add_detector_options(CLI::App& cmd, DetectArgs& a);
+FaceDetector load_detector(const DetectArgs& a);
+std::string default_detector_path();
+// The chosen faces of a decoded BGR photo, each aligned to size x size; none: `error`
+// says so.
+struct DetectedFace {
+  int index;  // among the photo's chosen faces
+  Face face;
+  cv::Mat crop;
+};
+std::vector<DetectedFace> detect_faces(const FaceDetector& detector, const cv::Mat& bgr,
+                                       FaceChoice choice, int size, std::string& error);
 
 void add_model_options(CLI::App& cmd, ModelArgs& a);
 // "A:B" into o.first_block/last_block (empty: unchanged).

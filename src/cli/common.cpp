@@ -33,6 +33,9 @@ Model load_model(const ModelArgs& a) {
   if (!a.arch.empty()) config = builtin_arch(a.arch);
   LoadOptions lo;
   lo.threads = a.threads;
+  if (a.precision == "bf16") lo.precision = Precision::BF16;
+  else if (a.precision != "fp32")
+    throw Error("--precision must be fp32 or bf16, got '" + a.precision + "'");
   return Model::load(a.weights.empty() ? default_model_path() : a.weights, config, lo);
 }
 
@@ -41,6 +44,9 @@ void add_model_options(CLI::App& cmd, ModelArgs& a) {
   cmd.add_option("--model-config", a.config_path, "model description JSON");
   cmd.add_option("--arch", a.arch, "a shipped model description (see `vitnt info`)");
   cmd.add_option("--threads", a.threads, "worker threads (default: all cores)");
+  cmd.add_option("--precision", a.precision,
+                 "fp32 (exact) or bf16 (AVX512-BF16 GEMMs, faster; see docs/performance.md)")
+      ->capture_default_str();
 }
 
 Progress::Progress(size_t total) : total_(total), tty_(::isatty(2)), start_(Clock::now()) {

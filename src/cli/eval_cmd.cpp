@@ -198,11 +198,11 @@ int run_eval(const EvalArgs& a) {
         p.score = cosine(emb[index[key(p.a)]], emb[index[key(p.b)]]);
     // keep the scores: a later run can take this file with --pairs and skip the FR model
     io::AtomicFile sf((fs::path(a.output_dir) / "scores.csv").string());
-    sf.write("a,b,genuine,score\n");
+    sf.write("a,b,genuine,score,fold\n");
     for (const auto& p : pairs)
       if (p.score)
         sf.write(csv_field(p.a) + "," + csv_field(p.b) + "," + (p.genuine ? "1" : "0") + "," +
-                 fmt(static_cast<float>(*p.score)) + "\n");
+                 fmt(static_cast<float>(*p.score)) + "," + std::to_string(p.fold) + "\n");
     sf.commit();
   } else {
     fr_info = {{"kind", "scores from " + a.pairs}};

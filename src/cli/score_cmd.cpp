@@ -1,5 +1,7 @@
-// `vitnt score`: aligned crops in, one row per face out (CSV or JSON Lines).
+// `vitnt score`: aligned crops in (or photos, with --detect), one row per face out (CSV
+// or JSON Lines).
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <future>
 
@@ -15,20 +17,34 @@ struct ScoreArgs {
   ModelArgs model;
   std::string blocks, aggregation, format = "csv", output;
   std::optional<float> scaling;
-  bool embedding = false, patch_map = false, resize = false;
+  bool embedding = false, patch_map = false, resize = false, detect = false;
+  DetectArgs detector;
   int batch = 32;
   std::vector<std::string> inputs;
 };
 
-std::string format_row(const std::string& path, const FaceScore& s, bool jsonl) {
+// One scored face; `face` is set with --detect.
+std::string format_row(const std::string& path, const DetectedFace* face, const FaceScore& s,
+                       bool jsonl) {
   std::string line;
   if (jsonl) {
     nlohmann::json j = {{"path", path}, {"quality", s.quality}};
+    if (face) {
+      j["face"] = face->index;
+      j["box"] = {face->face.x, face->face.y, face->face.width, face->face.height};
+      j["det_score"] = face->face.score;
+    }
     if (!s.embedding.empty()) j["embedding"] = s.embedding;
     if (!s.patch_quality.empty()) j["patch_quality"] = s.patch_quality;
     return j.dump() + "\n";
   }
   line = csv_field(path) + "," + fmt(s.quality);
+  if (face) {
+    line += "," + std::to_string(face->index);
+    for (float v :
+         {face->face.x, face->face.y, face->face.width, face->face.height, face->face.score})
+      line += "," + fmt(v);
+  }
   for (float v : s.embedding) line += "," + fmt(v);
   for (float v : s.patch_quality) line += "," + fmt(v);
   return line + "\n";
@@ -45,8 +61,9 @@ ScoreOptions parse_score_options(const ScoreArgs& a) {
 }
 
 struct Loaded {
-  std::vector<std::string> paths;  // inputs that decoded
+  std::vector<std::string> paths;  // inputs that decoded (with --detect: one per face)
   std::vector<cv::Mat> images;
+  std::vector<DetectedFace> faces;  // with --detect
 };
 
 int run_score(const ScoreArgs& a) {
@@ -54,6 +71,9 @@ int run_score(const ScoreArgs& a) {
     throw Error("--format must be csv or jsonl, got '" + a.format + "'");
   if (a.batch < 1) throw Error("--batch must be positive");
   const ScoreOptions opts = parse_score_options(a);
+  std::optional<FaceDetector> detector;
+  const FaceChoice choice = parse_face_choice(a.detector.faces);
+  if (a.detect) detector = load_detector(a.detector);
   Model model = load_model(a.model);
   const ModelConfig& c = model.config();
   const std::vector<std::string> paths = io::expand_inputs(a.inputs);
@@ -63,18 +83,34 @@ int run_score(const ScoreArgs& a) {
   const bool jsonl = a.format == "jsonl";
   if (!jsonl) {
     std::string header = "path,quality";
+    if (detector) header += ",face,box_x,box_y,box_w,box_h,det_score";
     for (int i = 0; opts.embedding && i < c.num_features; ++i)
       header += ",emb_" + std::to_string(i);
     for (int i = 0; opts.patch_map && i < c.num_patches(); ++i) header += ",q_" + std::to_string(i);
     out.write(header + "\n");
   }
 
-  size_t failed = 0, done = 0;
+  std::atomic<size_t> failed = 0;  // counted by the loader thread
+  size_t done = 0, faces = 0;
   Progress progress(paths.size());
   auto load = [&](size_t start) {
     Loaded l;
     for (size_t i = start; i < std::min(paths.size(), start + a.batch); ++i) {
       std::string err;
+      if (detector) {  // a photo: every chosen face aligned to the model's input size
+        cv::Mat photo = io::decode_image(paths[i], err);
+        if (!photo.empty())
+          for (DetectedFace& f : detect_faces(*detector, photo, choice, c.img_size, err)) {
+            l.paths.push_back(paths[i]);
+            l.images.push_back(f.crop);
+            l.faces.push_back(std::move(f));
+          }
+        if (!err.empty()) {
+          std::fprintf(stderr, "error: %s: %s (skipped)\n", paths[i].c_str(), err.c_str());
+          ++failed;
+        }
+        continue;
+      }
       cv::Mat m = io::load_aligned_crop(paths[i], c.img_size, a.resize, err);
       if (m.empty()) {
         std::fprintf(stderr, "error: %s: %s (skipped)\n", paths[i].c_str(), err.c_str());
@@ -98,16 +134,19 @@ int run_score(const ScoreArgs& a) {
       views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
     std::vector<FaceScore> scores = model.score(views, opts);
     std::string chunk;
-    for (size_t i = 0; i < scores.size(); ++i) chunk += format_row(cur.paths[i], scores[i], jsonl);
+    for (size_t i = 0; i < scores.size(); ++i)
+      chunk += format_row(cur.paths[i], detector ? &cur.faces[i] : nullptr, scores[i], jsonl);
+    faces += scores.size();
     out.write(chunk);
     done += n;
     progress.update(done, failed);
   }
   out.commit();
   const double el = progress.seconds();
-  std::fprintf(stderr, "scored %zu of %zu images in %.1f s (%.1f img/s), %zu failed -> %s\n",
-               paths.size() - failed, paths.size(), el,
-               (paths.size() - failed) / std::max(el, 1e-9), failed, a.output.c_str());
+  const size_t ok = paths.size() - failed;
+  std::fprintf(stderr, "scored %zu of %zu images in %.1f s (%.1f img/s), %zu failed -> %s\n", ok,
+               paths.size(), el, ok / std::max(el, 1e-9), failed.load(), a.output.c_str());
+  if (detector) std::fprintf(stderr, "%zu faces scored\n", faces);
   return failed ? 2 : 0;
 }
 
@@ -116,7 +155,8 @@ int run_score(const ScoreArgs& a) {
 Command add_score_command(CLI::App& app) {
   auto args = std::make_shared<ScoreArgs>();
   ScoreArgs& s = *args;
-  CLI::App* score = app.add_subcommand("score", "score aligned 112x112 face crops");
+  CLI::App* score =
+      app.add_subcommand("score", "score aligned 112x112 face crops (or photos: --detect)");
   add_model_options(*score, s.model);
   score->add_option("--blocks", s.blocks, "block range A:B (default: the model's)");
   score->add_option("--scaling", s.scaling, "s in q_p = 2/(1+exp(s d_p)) (default: the model's)");
@@ -126,6 +166,9 @@ Command add_score_command(CLI::App& app) {
   score->add_option("--format", s.format, "csv | jsonl")->capture_default_str();
   score->add_option("--batch", s.batch, "images per batch")->capture_default_str();
   score->add_flag("--resize", s.resize, "resize crops of another size instead of refusing them");
+  CLI::Option* detect = score->add_flag(
+      "--detect", s.detect, "inputs are photos: detect, align and score their faces (see align)");
+  for (CLI::Option* o : add_detector_options(*score, s.detector)) o->needs(detect);
   score->add_option("-o,--output", s.output, "output file (written atomically)")->required();
   score->add_option("inputs", s.inputs, "images, folders (recursive) or @list.txt")->required();
 

@@ -91,8 +91,9 @@ std::vector<Pair> read_pairs(const std::string& path, const std::string& root) {
   for (size_t i = 0; i < lines.size(); ++i) {
     auto t = split_csv(lines[i]);
     if (i == 0 && t.size() >= 3 && (t[2] == "genuine" || t[0] == "a")) continue;  // header
-    if (t.size() < 3 || t.size() > 4)
-      throw Error(path + ": line " + std::to_string(i + 1) + ": expected a,b,genuine[,score]");
+    if (t.size() < 3 || t.size() > 5)
+      throw Error(path + ": line " + std::to_string(i + 1) +
+                  ": expected a,b,genuine[,score[,fold]]");
     Pair p;
     auto resolve = [&](const std::string& s) {
       return (root.empty() || fs::path(s).is_absolute()) ? s : (fs::path(root) / s).string();
@@ -106,7 +107,14 @@ std::vector<Pair> read_pairs(const std::string& path, const std::string& root) {
     else
       throw Error(path + ": line " + std::to_string(i + 1) + ": genuine must be 1/0, got '" + t[2] +
                   "'");
-    if (t.size() == 4) {
+    if (t.size() == 5) {
+      try {
+        p.fold = std::stoi(t[4]);
+      } catch (const std::exception&) {
+        throw Error(path + ": line " + std::to_string(i + 1) + ": bad fold '" + t[4] + "'");
+      }
+    }
+    if (t.size() >= 4) {
       try {
         size_t used = 0;
         p.score = std::stod(t[3], &used);

@@ -16,7 +16,7 @@ struct Pair {
 
 // LFW pairs.txt: "folds n", then per fold n genuine lines "name i j" and n impostor lines
 // "name1 i name2 j"; images at ROOT/name/name_%04d.jpg.
-// CSV: header optional; rows "a,b,genuine[,score]" with genuine 1/0 (or true/false);
+// CSV: header optional; rows "a,b,genuine[,score[,fold]]" with genuine 1/0 (or true/false);
 // relative paths are taken relative to ROOT when ROOT is given.
 // Errors name the file and line.
 std::vector<Pair> read_pairs(const std::string& path, const std::string& images_root);

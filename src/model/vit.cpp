@@ -126,7 +126,8 @@ ModelConfig infer_config(const SafeTensorsFile& file, const ModelConfig& hint) {
   return c;
 }
 
-VitWeights bind_weights(const SafeTensorsFile& file, const ModelConfig& config) {
+VitWeights bind_weights(const SafeTensorsFile& file, const ModelConfig& config,
+                        Precision precision) {
   // First compare the architecture the tensors imply with the description, so the
   // message says "depth 12 vs 24" rather than "missing blocks.12...".
   ModelConfig found = infer_config(file, config);
@@ -146,26 +147,29 @@ VitWeights bind_weights(const SafeTensorsFile& file, const ModelConfig& config) 
   Binder b(file);
   VitWeights w;
   w.config = config;
-  w.patch_w = b.take("patch_embed.proj.weight", {D, 3, P, P});
-  w.patch_b = b.take("patch_embed.proj.bias", {D});
+  w.precision = precision;
+  const int d = static_cast<int>(D), m = static_cast<int>(M);
+  w.patch = PackedLinear(b.take("patch_embed.proj.weight", {D, 3, P, P}),
+                         b.take("patch_embed.proj.bias", {D}), static_cast<int>(3 * P * P), d,
+                         Precision::F32);
   w.pos = b.take("pos_embed", {1, N, D});
   for (int i = 0; i < config.depth; ++i) {
     const std::string p = "blocks." + std::to_string(i) + ".";
     BlockWeights k;
     k.norm1_w = b.take(p + "norm1.weight", {D});
     k.norm1_b = b.take(p + "norm1.bias", {D});
-    k.qkv_w = b.take(p + "attn.qkv.weight", {3 * D, D});
+    k.qkv = PackedLinear(b.take(p + "attn.qkv.weight", {3 * D, D}), {}, d, 3 * d, precision);
     if (b.has(p + "attn.qkv.bias"))
       throw Error(file.path() + ": tensor '" + p +
                   "attn.qkv.bias' present: this family's qkv has no bias (wrong architecture?)");
-    k.proj_w = b.take(p + "attn.proj.weight", {D, D});
-    k.proj_b = b.take(p + "attn.proj.bias", {D});
+    k.proj = PackedLinear(b.take(p + "attn.proj.weight", {D, D}), b.take(p + "attn.proj.bias", {D}),
+                          d, d, precision);
     k.norm2_w = b.take(p + "norm2.weight", {D});
     k.norm2_b = b.take(p + "norm2.bias", {D});
-    k.fc1_w = b.take(p + "mlp.fc1.weight", {M, D});
-    k.fc1_b = b.take(p + "mlp.fc1.bias", {M});
-    k.fc2_w = b.take(p + "mlp.fc2.weight", {D, M});
-    k.fc2_b = b.take(p + "mlp.fc2.bias", {D});
+    k.fc1 = PackedLinear(b.take(p + "mlp.fc1.weight", {M, D}), b.take(p + "mlp.fc1.bias", {M}), d,
+                         m, precision);
+    k.fc2 = PackedLinear(b.take(p + "mlp.fc2.weight", {D, M}), b.take(p + "mlp.fc2.bias", {D}), m,
+                         d, precision);
     w.blocks.push_back(std::move(k));
   }
   w.norm_w = b.take("norm.weight", {D});
@@ -197,20 +201,6 @@ namespace {
 
 void check(dnnl_status_t s) {
   if (s != dnnl_success) throw Error("oneDNN sgemm failed with status " + std::to_string(s));
-}
-
-// Y[rows, out] = X[rows, in] W[out, in]^T + bias  (+ Y when accumulate: the residual)
-void linear(const float* x, int rows, int in, const std::vector<float>& w, const float* bias,
-            int out, float* y, bool accumulate) {
-  check(dnnl_sgemm('N', 'T', rows, out, in, 1.0f, x, in, w.data(), in, accumulate ? 1.0f : 0.0f, y,
-                   out));
-  if (bias) {
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < rows; ++r) {
-      float* yr = y + static_cast<size_t>(r) * out;
-      for (int o = 0; o < out; ++o) yr[o] += bias[o];
-    }
-  }
 }
 
 void layer_norm_rows(const float* x, float* y, int rows, int d, const std::vector<float>& g,
@@ -247,6 +237,15 @@ void patchify(const ModelConfig& c, const ImageView* images, int batch, float* o
 
 struct Workspace {
   std::vector<float> x, y, wide, attn_out, attention;
+  std::vector<uint16_t> y16, a16, wide16;  // bf16 GEMM inputs (Precision::BF16 only)
+  bool bf16 = false;
+
+  // The GEMM input for float activations `src`: itself, or its bf16 copy in `tmp`.
+  const void* gemm_input(const std::vector<float>& src, std::vector<uint16_t>& tmp, size_t n) {
+    if (!bf16) return src.data();
+    to_bf16(src.data(), tmp.data(), n);
+    return tmp.data();
+  }
 };
 
 // x += Proj(MHSA(LN1(x))); optionally the per-image attention weights w_j.
@@ -257,7 +256,7 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, int batch, Wor
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   layer_norm_rows(ws.x.data(), ws.y.data(), rows, D, k.norm1_w, k.norm1_b);
   float* qkv = ws.wide.data();  // [rows, 3D]: q | k | v, each heads x head_dim
-  linear(ws.y.data(), rows, D, k.qkv_w, nullptr, 3 * D, qkv, false);
+  k.qkv.run(ws.gemm_input(ws.y, ws.y16, static_cast<size_t>(rows) * D), rows, qkv, Epilogue::None);
   // per (image, head) column sums of the softmax, reduced over heads afterwards in a
   // fixed order so the result does not depend on threading
   std::vector<float> colsum(want_weights ? static_cast<size_t>(batch) * H * N : 0);
@@ -300,22 +299,20 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, int batch, Wor
       for (int j = 0; j < N; ++j) w[j] = static_cast<float>(w[j] / total);
     }
   }
-  linear(ws.attn_out.data(), rows, D, k.proj_w, k.proj_b.data(), D, ws.x.data(), true);
+  k.proj.run(ws.gemm_input(ws.attn_out, ws.a16, static_cast<size_t>(rows) * D), rows, ws.x.data(),
+             Epilogue::BiasResidual);
 }
 
 // x += FC2(ReLU6(FC1(LN2(x))))
 void mlp_block(const ModelConfig& c, const BlockWeights& k, int batch, Workspace& ws) {
-  const int N = c.num_patches(), D = c.embed_dim, M = c.mlp_hidden();
+  const int N = c.num_patches(), D = c.embed_dim;
   const int rows = batch * N;
   layer_norm_rows(ws.x.data(), ws.y.data(), rows, D, k.norm2_w, k.norm2_b);
-  float* hid = ws.wide.data();
-  linear(ws.y.data(), rows, D, k.fc1_w, nullptr, M, hid, false);
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
-    float* hr = hid + static_cast<size_t>(r) * M;
-    for (int j = 0; j < M; ++j) hr[j] = std::min(std::max(hr[j] + k.fc1_b[j], 0.0f), 6.0f);
-  }
-  linear(hid, rows, M, k.fc2_w, k.fc2_b.data(), D, ws.x.data(), true);
+  // in bf16 the hidden activations are produced in bf16 directly by FC1's epilogue
+  void* hid = ws.bf16 ? static_cast<void*>(ws.wide16.data()) : ws.wide.data();
+  k.fc1.run(ws.gemm_input(ws.y, ws.y16, static_cast<size_t>(rows) * D), rows, hid,
+            Epilogue::BiasRelu6, ws.bf16);
+  k.fc2.run(hid, rows, ws.x.data(), Epilogue::BiasResidual);
 }
 
 }  // namespace
@@ -331,16 +328,21 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
   ws.wide.resize(static_cast<size_t>(rows) * std::max(3 * D, M));
   ws.attn_out.resize(static_cast<size_t>(rows) * D);
   ws.attention.resize(static_cast<size_t>(batch) * N);
+  ws.bf16 = w.precision == Precision::BF16;
+  if (ws.bf16) {
+    ws.y16.resize(static_cast<size_t>(rows) * D);
+    ws.a16.resize(static_cast<size_t>(rows) * D);
+    ws.wide16.resize(static_cast<size_t>(rows) * M);
+  }
 
-  // patch embedding + bias + position embedding
+  // patch embedding (+ bias in the epilogue) + position embedding
   patchify(c, images, batch, ws.y.data());
-  check(dnnl_sgemm('N', 'T', rows, D, 3 * P * P, 1.0f, ws.y.data(), 3 * P * P, w.patch_w.data(),
-                   3 * P * P, 0.0f, ws.x.data(), D));
+  w.patch.run(ws.y.data(), rows, ws.x.data(), Epilogue::Bias);
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     float* xr = ws.x.data() + static_cast<size_t>(r) * D;
     const float* pos = w.pos.data() + static_cast<size_t>(r % N) * D;
-    for (int j = 0; j < D; ++j) xr[j] += w.patch_b[j] + pos[j];
+    for (int j = 0; j < D; ++j) xr[j] += pos[j];
   }
 
   const int stop = embedding ? c.depth - 1 : last_block;

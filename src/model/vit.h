@@ -7,18 +7,21 @@
 #include <vector>
 
 #include "io/safetensors.h"
+#include "model/linear.h"
 #include "vitnt/vitnt.h"
 
 namespace vitnt::model {
 
 struct BlockWeights {
-  std::vector<float> norm1_w, norm1_b, qkv_w, proj_w, proj_b;
-  std::vector<float> norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+  std::vector<float> norm1_w, norm1_b, norm2_w, norm2_b;
+  PackedLinear qkv, proj, fc1, fc2;
 };
 
 struct VitWeights {
   ModelConfig config;
-  std::vector<float> patch_w, patch_b, pos;  // patch_w: [D, 3*P*P] (c, ky, kx)
+  Precision precision = Precision::F32;
+  PackedLinear patch;       // [D, 3*P*P] (c, ky, kx), always fp32
+  std::vector<float> pos;   // [N, D]
   std::vector<BlockWeights> blocks;
   std::vector<float> norm_w, norm_b;
   bool has_head = false;
@@ -29,7 +32,8 @@ struct VitWeights {
 
 // Binds every tensor of `file` to `config`. Strict: a missing tensor, a wrong shape or
 // an unused tensor (not in config.ignore_tensors) is an Error naming it.
-VitWeights bind_weights(const io::SafeTensorsFile& file, const ModelConfig& config);
+VitWeights bind_weights(const io::SafeTensorsFile& file, const ModelConfig& config,
+                        Precision precision = Precision::F32);
 
 // Reads the architecture that the tensors imply (patch, dim, depth, mlp width,
 // features); heads cannot be inferred and are taken from `hint`.

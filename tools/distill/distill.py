@@ -418,6 +418,13 @@ def cmd_export(a):
         json.dump({"samples_seen": st["seen"], "step": st["step"], "chosen": results[0],
                    "top": results[:20], "control_same_settings": ctrl}, f, indent=1)
     print(f"exported EMA weights at {st['seen']} samples to {a.out}")
+    if a.control:  # the same architecture at its training initialisation, for controls
+        torch.manual_seed(0)
+        init = facevit.FaceViT(**STUDENT).state_dict()
+        st_io.save(a.control, {k: v.to(torch.float16) for k, v in init.items()
+                               if not k.endswith("num_batches_tracked")},
+                   metadata={"vitnt_config": json.dumps(config), "note": "random init control"})
+        print(f"random-initialisation control with the same settings: {a.control}")
 
 
 def main():
@@ -447,6 +454,7 @@ def main():
     q.add_argument("--ckpt", required=True)
     q.add_argument("--out", required=True)
     q.add_argument("--name", default="vitnt-s16")
+    q.add_argument("--control", help="also write the untrained initial weights here")
     q.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)

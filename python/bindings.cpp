@@ -1,0 +1,314 @@
+// The Python module `vitnt._vitnt`: the library's Model behind a numpy interface.
+//
+// Images come in as a uint8 array (N, S, S, 3) in a declared channel order, or as file
+// paths decoded by the library's own loader (io::load_aligned_crop), so that a path
+// scores exactly as in `vitnt score`. The GIL is released while images are decoded and
+// scored; vitnt::Error becomes vitnt.Error with the C++ message.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <future>
+#include <limits>
+#include <opencv2/core.hpp>
+
+#include "io/image_io.h"
+#include "vitnt/vitnt.h"
+
+namespace py = pybind11;
+using namespace vitnt;
+
+namespace {
+
+// What Model.score returns: numpy arrays (plus a per-item error list).
+struct Scores {
+  py::array_t<float> quality;  // (N,)
+  py::object embedding;        // (N, E) float32, or None
+  py::object patch_map;        // (N, h, w) float32, or None
+  py::list errors;             // N entries: None, or why that input failed
+};
+
+// Plain C++ results gathered while the GIL is released; turned into numpy afterwards.
+struct RawScores {
+  std::vector<FaceScore> scores;
+  std::vector<std::string> errors;  // "" = scored
+};
+
+ChannelOrder parse_channel_order(const std::string& s) {
+  if (s == "RGB" || s == "rgb") return ChannelOrder::RGB;
+  if (s == "BGR" || s == "bgr") return ChannelOrder::BGR;
+  throw py::value_error("channel_order must be 'RGB' or 'BGR', got '" + s + "'");
+}
+
+// blocks: None, (A, B) or "A:B".
+void parse_blocks(const py::object& blocks, ScoreOptions& o) {
+  if (blocks.is_none()) return;
+  if (py::isinstance<py::str>(blocks)) {
+    const std::string t = blocks.cast<std::string>();
+    int a = 0, b = 0;
+    char colon = 0, extra = 0;
+    if (std::sscanf(t.c_str(), "%d%c%d%c", &a, &colon, &b, &extra) != 3 || colon != ':')
+      throw py::value_error("blocks must be (A, B) or 'A:B', got '" + t + "'");
+    o.first_block = a;
+    o.last_block = b;
+    return;
+  }
+  auto seq = blocks.cast<std::vector<int>>();
+  if (seq.size() != 2) throw py::value_error("blocks must be (A, B) or 'A:B'");
+  o.first_block = seq[0];
+  o.last_block = seq[1];
+}
+
+ModelConfig config_from_python(const py::object& config) {
+  py::module_ json = py::module_::import("json");
+  if (py::isinstance<py::dict>(config))
+    return parse_model_config(json.attr("dumps")(config).cast<std::string>(),
+                              "config (Python dict)");
+  // A path to a description JSON (str or os.PathLike).
+  py::object fspath = py::module_::import("os").attr("fspath");
+  return load_model_config(fspath(config).cast<std::string>());
+}
+
+py::dict config_to_python(const ModelConfig& c) {
+  return py::module_::import("json").attr("loads")(model_config_to_json(c));
+}
+
+bool is_path_like(const py::handle& h) {
+  return py::isinstance<py::str>(h) || py::hasattr(h, "__fspath__");
+}
+
+// Decodes and scores `paths` in batches, decoding the next batch while the current one
+// is scored (as `vitnt score` does). Runs without the GIL.
+RawScores score_paths(const Model& model, const std::vector<std::string>& paths,
+                      const ScoreOptions& opts, bool resize, size_t batch) {
+  const int size = model.config().img_size;
+  RawScores r;
+  r.scores.resize(paths.size());
+  r.errors.resize(paths.size());
+  struct Decoded {
+    std::vector<size_t> index;  // positions in `paths` that decoded
+    std::vector<cv::Mat> images;
+  };
+  auto decode = [&](size_t start) {
+    Decoded d;
+    for (size_t i = start; i < std::min(paths.size(), start + batch); ++i) {
+      std::string err;
+      cv::Mat m = io::load_aligned_crop(paths[i], size, resize, err);
+      if (m.empty()) {
+        r.errors[i] = err.empty() ? "cannot be read" : err;
+        continue;
+      }
+      d.index.push_back(i);
+      d.images.push_back(std::move(m));
+    }
+    return d;
+  };
+  std::future<Decoded> next = std::async(std::launch::async, decode, 0);
+  for (size_t start = 0; start < paths.size(); start += batch) {
+    Decoded cur = next.get();
+    if (start + batch < paths.size()) next = std::async(std::launch::async, decode, start + batch);
+    std::vector<ImageView> views;
+    for (const cv::Mat& m : cur.images)
+      views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
+    std::vector<FaceScore> s = model.score(views, opts);
+    for (size_t k = 0; k < s.size(); ++k) r.scores[cur.index[k]] = std::move(s[k]);
+  }
+  return r;
+}
+
+RawScores score_array(const Model& model, const py::array& arr, ChannelOrder order,
+                      const ScoreOptions& opts) {
+  const int size = model.config().img_size;
+  if (arr.ndim() != 4 || arr.shape(1) != size || arr.shape(2) != size || arr.shape(3) != 3)
+  {
+    std::string shape;
+    for (py::ssize_t d = 0; d < arr.ndim(); ++d)
+      shape += (d ? ", " : "") + std::to_string(arr.shape(d));
+    throw py::value_error("images must have shape (N, " + std::to_string(size) + ", " +
+                          std::to_string(size) + ", 3) (aligned crops), got (" + shape + ")" +
+                          (arr.ndim() == 3 ? "; for one image use images[None]" : ""));
+  }
+  const size_t n = static_cast<size_t>(arr.shape(0));
+  const auto* data = static_cast<const uint8_t*>(arr.data());
+  const size_t image_bytes = static_cast<size_t>(size) * size * 3;
+  std::vector<ImageView> views(n);
+  for (size_t i = 0; i < n; ++i)
+    views[i] = {data + i * image_bytes, size, size, static_cast<size_t>(size) * 3, order};
+  RawScores r;
+  r.errors.resize(n);
+  py::gil_scoped_release release;
+  r.scores = model.score(views, opts);
+  return r;
+}
+
+Scores to_python(const Model& model, RawScores&& raw, const ScoreOptions& opts) {
+  const ModelConfig& c = model.config();
+  const py::ssize_t n = static_cast<py::ssize_t>(raw.scores.size());
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Scores out;
+  out.quality = py::array_t<float>(n);
+  float* q = out.quality.mutable_data();
+  for (py::ssize_t i = 0; i < n; ++i) q[i] = raw.errors[i].empty() ? raw.scores[i].quality : nan;
+  // Failed inputs keep NaN rows so that row i is always input i.
+  auto fill = [&](py::array_t<float>& a, size_t width, auto member) {
+    float* p = a.mutable_data();
+    for (py::ssize_t i = 0; i < n; ++i) {
+      const std::vector<float>& v = raw.scores[i].*member;
+      if (raw.errors[i].empty() && v.size() == width)
+        std::copy(v.begin(), v.end(), p + i * width);
+      else
+        std::fill(p + i * width, p + (i + 1) * width, nan);
+    }
+  };
+  out.embedding = py::none();
+  out.patch_map = py::none();
+  if (opts.embedding) {
+    py::array_t<float> e({n, static_cast<py::ssize_t>(c.num_features)});
+    fill(e, c.num_features, &FaceScore::embedding);
+    out.embedding = e;
+  }
+  if (opts.patch_map) {
+    const py::ssize_t g = c.grid();
+    py::array_t<float> p({n, g, g});
+    fill(p, static_cast<size_t>(g * g), &FaceScore::patch_quality);
+    out.patch_map = p;
+  }
+  for (const std::string& e : raw.errors) out.errors.append(e.empty() ? py::object(py::none()) : py::str(e));
+  return out;
+}
+
+Scores score(const Model& model, const py::object& images, const py::object& blocks,
+             std::optional<float> scaling, std::optional<std::string> aggregation, bool embedding,
+             bool patch_map, const std::string& channel_order, bool resize,
+             const std::string& errors, int batch_size) {
+  ScoreOptions opts;
+  parse_blocks(blocks, opts);
+  opts.scaling = scaling;
+  if (aggregation) opts.aggregation = parse_aggregation(*aggregation);
+  opts.embedding = embedding;
+  opts.patch_map = patch_map;
+  const ChannelOrder order = parse_channel_order(channel_order);
+  if (errors != "raise" && errors != "report")
+    throw py::value_error("errors must be 'raise' or 'report', got '" + errors + "'");
+  if (batch_size < 1) throw py::value_error("batch_size must be positive");
+
+  if (py::isinstance<py::array>(images)) {
+    py::array arr = py::reinterpret_borrow<py::array>(images);
+    if (!arr.dtype().is(py::dtype::of<uint8_t>()))
+      throw py::type_error("images must be a uint8 array, got dtype " +
+                           py::str(arr.dtype()).cast<std::string>());
+    // A C-contiguous copy only when needed (slices, flipped channels); kept alive here
+    // while the GIL is released.
+    py::array_t<uint8_t, py::array::c_style> c = py::array_t<uint8_t, py::array::c_style>::ensure(arr);
+    return to_python(model, score_array(model, c, order, opts), opts);
+  }
+  if (is_path_like(images))
+    throw py::type_error("images: give a list of paths (or a uint8 array), not a single path");
+  if (!py::isinstance<py::sequence>(images))
+    throw py::type_error("images must be a uint8 numpy array (N, S, S, 3) or a list of paths");
+  py::object fspath = py::module_::import("os").attr("fspath");
+  std::vector<std::string> paths;
+  for (const py::handle& h : images) {
+    if (!is_path_like(h))
+      throw py::type_error("images: every item of the list must be a path (str or os.PathLike)");
+    paths.push_back(fspath(h).cast<std::string>());
+  }
+  RawScores raw;
+  {
+    py::gil_scoped_release release;
+    raw = score_paths(model, paths, opts, resize, static_cast<size_t>(batch_size));
+  }
+  if (errors == "raise")
+    for (size_t i = 0; i < paths.size(); ++i)
+      if (!raw.errors[i].empty()) throw Error(paths[i] + ": " + raw.errors[i]);
+  return to_python(model, std::move(raw), opts);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_vitnt, m) {
+  m.doc() = "ViTNT-FIQA face image quality (C++ core). Use the `vitnt` package.";
+  // vitnt.Error(RuntimeError) carries the C++ message (file, tensor, problem).
+  py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+
+  py::class_<Scores>(m, "Scores", R"(Result of Model.score; row i is input i.
+
+quality:   float32 (N,), higher is better, in (0, 1]; NaN for an input that failed
+embedding: float32 (N, E) FR embeddings (not normalised), or None when not asked
+patch_map: float32 (N, h, w) patch qualities q_p, or None when not asked
+errors:    list of N entries: None, or why that input could not be read)")
+      .def_readonly("quality", &Scores::quality)
+      .def_readonly("embedding", &Scores::embedding)
+      .def_readonly("patch_map", &Scores::patch_map)
+      .def_readonly("errors", &Scores::errors)
+      .def("__len__", [](const Scores& s) { return s.quality.size(); })
+      .def("__repr__", [](const Scores& s) {
+        return "<vitnt.Scores n=" + std::to_string(s.quality.size()) +
+               (s.embedding.is_none() ? "" : " +embedding") +
+               (s.patch_map.is_none() ? "" : " +patch_map") + ">";
+      });
+
+  py::class_<Model>(m, "Model", R"(A face ViT loaded for ViTNT quality scoring.
+
+Model(path, config=None, arch=None, threads=None)
+
+path:    safetensors weights (F32/F16/BF16)
+config:  model description: a dict, or the path of a description JSON; default: the
+         description embedded in the weights, or the sidecar WEIGHTS.json
+arch:    name of a shipped description (see vitnt.builtin_arch_names()); not with config
+threads: CPU threads per score() call (default: all cores)
+
+Raises vitnt.Error naming the file and the problem (missing file, shape mismatch...).)")
+      .def(py::init([](const py::object& path, const py::object& config,
+                       std::optional<std::string> arch, std::optional<int> threads) {
+             std::optional<ModelConfig> c;
+             if (!config.is_none() && arch) throw py::value_error("give either config or arch, not both");
+             if (!config.is_none()) c = config_from_python(config);
+             if (arch) c = builtin_arch(*arch);
+             if (threads && *threads < 1) throw py::value_error("threads must be positive");
+             LoadOptions lo;
+             lo.threads = threads.value_or(0);
+             const std::string p = py::module_::import("os").attr("fspath")(path).cast<std::string>();
+             py::gil_scoped_release release;
+             return Model::load(p, c, lo);
+           }),
+           py::arg("path"), py::arg("config") = py::none(), py::arg("arch") = py::none(),
+           py::arg("threads") = py::none())
+      .def_property_readonly("path", &Model::path, "the weights file this model was loaded from")
+      .def_property_readonly(
+          "config", [](const Model& m) { return config_to_python(m.config()); },
+          "the model description in use (a new dict each time)")
+      .def("score", &score, py::arg("images"), py::kw_only(), py::arg("blocks") = py::none(),
+           py::arg("scaling") = py::none(), py::arg("aggregation") = py::none(),
+           py::arg("embedding") = false, py::arg("patch_map") = false,
+           py::arg("channel_order") = "RGB", py::arg("resize") = false,
+           py::arg("errors") = "raise", py::arg("batch_size") = 32,
+           R"(Scores aligned face crops; returns a vitnt.Scores.
+
+images:        uint8 array (N, S, S, 3) in `channel_order` (S = config['img_size']),
+               or a list of image paths (decoded as `vitnt score` does; channel_order
+               is then not used)
+blocks:        (A, B) or 'A:B': the block range (default: the model's)
+scaling:       s in q_p = 2 / (1 + exp(s d_p)) (default: the model's)
+aggregation:   'attention-last' | 'attention-all' | 'uniform' (default: the model's)
+embedding:     also return the FR embedding (same forward pass)
+patch_map:     also return every patch quality q_p as (h, w) maps
+channel_order: 'RGB' (numpy/PIL convention, the default) or 'BGR' (OpenCV)
+resize:        paths only: resize crops of another size instead of failing them
+errors:        paths only: 'raise' (vitnt.Error naming the first unreadable file) or
+               'report' (its row gets NaN and Scores.errors[i] the reason)
+batch_size:    paths only: images decoded and scored per step
+
+Results do not depend on batch_size or threads. The GIL is released while decoding and
+scoring, so several Python threads may score at once.)");
+
+  m.def(
+      "builtin_arch", [](const std::string& name) { return config_to_python(builtin_arch(name)); },
+      py::arg("name"), "a shipped model description, as a dict");
+  m.def("builtin_arch_names", &builtin_arch_names, "names of the shipped model descriptions");
+  m.def("expand_inputs", &io::expand_inputs, py::arg("inputs"),
+        R"(Expands inputs as `vitnt score` does: a file stays itself, a folder gives its
+image files recursively (sorted), '@list.txt' gives its lines ('#' comments skipped).)");
+}

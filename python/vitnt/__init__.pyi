@@ -1,0 +1,61 @@
+# Type hints of the vitnt package (the classes live in the compiled vitnt._vitnt).
+import os
+from typing import Literal, Optional, Sequence, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+StrPath = Union[str, os.PathLike[str]]
+
+class Error(RuntimeError):
+    """A failure of the C++ core; the message names the file/tensor and the problem."""
+
+class Scores:
+    """Result of Model.score; row i is input i."""
+
+    @property
+    def quality(self) -> npt.NDArray[np.float32]: ...  # (N,); NaN where the input failed
+    @property
+    def embedding(self) -> Optional[npt.NDArray[np.float32]]: ...  # (N, E) or None
+    @property
+    def patch_map(self) -> Optional[npt.NDArray[np.float32]]: ...  # (N, h, w) or None
+    @property
+    def errors(self) -> list[Optional[str]]: ...  # None, or why input i failed
+    def __len__(self) -> int: ...
+
+class Model:
+    """A face ViT loaded for ViTNT quality scoring."""
+
+    def __init__(
+        self,
+        path: StrPath,
+        config: Union[dict, StrPath, None] = None,
+        arch: Optional[str] = None,
+        threads: Optional[int] = None,
+    ) -> None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def config(self) -> dict: ...
+    def score(
+        self,
+        images: Union[npt.NDArray[np.uint8], Sequence[StrPath]],
+        *,
+        blocks: Union[tuple[int, int], str, None] = None,
+        scaling: Optional[float] = None,
+        aggregation: Optional[Literal["attention-last", "attention-all", "uniform"]] = None,
+        embedding: bool = False,
+        patch_map: bool = False,
+        channel_order: Literal["RGB", "BGR"] = "RGB",
+        resize: bool = False,
+        errors: Literal["raise", "report"] = "raise",
+        batch_size: int = 32,
+    ) -> Scores: ...
+
+def builtin_arch(name: str) -> dict: ...
+def builtin_arch_names() -> list[str]: ...
+def expand_inputs(inputs: Sequence[str]) -> list[str]: ...
+
+__all__: list[str]

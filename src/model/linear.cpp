@@ -1,0 +1,79 @@
+#include "model/linear.h"
+
+#include <cstring>
+
+namespace vitnt::model {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+void to_bf16(const float* x, uint16_t* y, size_t n) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, &x[i], 4);
+    b += 0x7fff + ((b >> 16) & 1);  // round to nearest even (inputs are finite)
+    y[i] = static_cast<uint16_t>(b >> 16);
+  }
+}
+
+PackedLinear::PackedLinear(const std::vector<float>& w, const std::vector<float>& bias, int in,
+                           int out, Precision precision)
+    : in_(in), out_(out), precision_(precision), w_(w) {
+  if (!bias.empty()) {
+    bias_ = dnnl::memory({{1, out}, dt::f32, tag::ab}, cpu_engine());
+    std::memcpy(bias_.get_data_handle(), bias.data(), bias.size() * 4);
+  }
+}
+
+const PackedLinear::Entry& PackedLinear::entry(int rows, Epilogue e, bool bf16_out) const {
+  std::lock_guard<std::mutex> lock(*mu_);
+  auto it = cache_.find({rows, e, bf16_out});
+  if (it != cache_.end()) return it->second;
+  const dt in_dt = precision_ == Precision::BF16 ? dt::bf16 : dt::f32;
+  dnnl::memory::desc src({rows, in_}, in_dt, tag::ab);
+  dnnl::memory::desc wany({in_, out_}, in_dt, tag::any);
+  dnnl::memory::desc dst({rows, out_}, bf16_out ? dt::bf16 : dt::f32, tag::ab);
+  dnnl::post_ops ops;
+  if (e == Epilogue::BiasRelu6) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 6.0f);
+  if (e == Epilogue::BiasResidual) ops.append_sum(1.0f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  const bool with_bias = e != Epilogue::None && bias_;
+  auto d = with_bias ? dnnl::matmul::desc(src, wany, bias_.get_desc(), dst)
+                     : dnnl::matmul::desc(src, wany, dst);
+  dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
+  Entry en{dnnl::matmul(pd), src, dst, {}};
+  // weights packed once per layout the primitives ask for
+  for (auto& [desc, mem] : packed_)
+    if (desc == pd.weights_desc()) en.weights = mem;
+  if (!en.weights) {
+    // PyTorch's [out, in] row-major is the [in, out] matrix in column-major ("ba")
+    dnnl::memory user({{in_, out_}, dt::f32, tag::ba}, cpu_engine(), const_cast<float*>(w_.data()));
+    en.weights = dnnl::memory(pd.weights_desc(), cpu_engine());
+    dnnl::stream s(cpu_engine());
+    dnnl::reorder(user, en.weights).execute(s, user, en.weights);
+    s.wait();
+    packed_.emplace_back(pd.weights_desc(), en.weights);
+  }
+  return cache_.emplace(Key{rows, e, bf16_out}, std::move(en)).first->second;
+}
+
+void PackedLinear::run(const void* x, int rows, void* y, Epilogue e, bool bf16_out) const {
+  const Entry& en = entry(rows, e, bf16_out);
+  dnnl::memory src(en.src, cpu_engine(), const_cast<void*>(x));
+  dnnl::memory dst(en.dst, cpu_engine(), y);
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, en.weights}, {DNNL_ARG_DST, dst}};
+  if (e != Epilogue::None && bias_) args[DNNL_ARG_BIAS] = bias_;
+  dnnl::stream s(cpu_engine());
+  en.prim.execute(s, args);
+  s.wait();
+}
+
+}  // namespace vitnt::model

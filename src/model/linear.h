@@ -1,0 +1,64 @@
+// A linear layer on oneDNN's matmul primitive: weights re-packed once into the layout
+// the primitive prefers, bias / ReLU6 / residual-add fused into the GEMM epilogue.
+// fp32 (exact path) or bf16 inputs and weights with fp32 accumulation (AVX512-BF16).
+#pragma once
+
+#include <dnnl.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "vitnt/vitnt.h"
+
+namespace vitnt::model {
+
+enum class Epilogue { None, Bias, BiasRelu6, BiasResidual };
+
+// The one CPU engine of the process.
+const dnnl::engine& cpu_engine();
+
+class PackedLinear {
+ public:
+  PackedLinear() = default;
+  // w: [out, in] row-major (PyTorch's Linear layout); bias may be empty.
+  PackedLinear(const std::vector<float>& w, const std::vector<float>& bias, int in, int out,
+               Precision precision);
+
+  // y[rows, out] = x[rows, in] W^T (+ bias) (ReLU6) (+ y when BiasResidual).
+  // x is float, or bf16 (uint16) in Precision::BF16; y is float, or bf16 when
+  // bf16_out (only for a bf16 layer).
+  void run(const void* x, int rows, void* y, Epilogue e, bool bf16_out = false) const;
+
+  int in() const { return in_; }
+  int out() const { return out_; }
+
+ private:
+  struct Key {
+    int rows;
+    Epilogue e;
+    bool bf16_out;
+    bool operator<(const Key& o) const {
+      return std::tie(rows, e, bf16_out) < std::tie(o.rows, o.e, o.bf16_out);
+    }
+  };
+  struct Entry {
+    dnnl::matmul prim;
+    dnnl::memory::desc src, dst;
+    dnnl::memory weights;  // packed for this primitive
+  };
+  const Entry& entry(int rows, Epilogue e, bool bf16_out) const;
+
+  int in_ = 0, out_ = 0;
+  Precision precision_ = Precision::F32;
+  std::vector<float> w_;  // [out, in], kept to pack for new layouts
+  dnnl::memory bias_;
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
+  mutable std::map<Key, Entry> cache_;
+  mutable std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> packed_;
+};
+
+// float -> bf16 (round to nearest even) and back, for activations.
+void to_bf16(const float* x, uint16_t* y, size_t n);
+
+}  // namespace vitnt::model
