@@ -121,8 +121,7 @@ RawScores score_paths(const Model& model, const std::vector<std::string>& paths,
 RawScores score_array(const Model& model, const py::array& arr, ChannelOrder order,
                       const ScoreOptions& opts) {
   const int size = model.config().img_size;
-  if (arr.ndim() != 4 || arr.shape(1) != size || arr.shape(2) != size || arr.shape(3) != 3)
-  {
+  if (arr.ndim() != 4 || arr.shape(1) != size || arr.shape(2) != size || arr.shape(3) != 3) {
     std::string shape;
     for (py::ssize_t d = 0; d < arr.ndim(); ++d)
       shape += (d ? ", " : "") + std::to_string(arr.shape(d));
@@ -175,7 +174,8 @@ Scores to_python(const Model& model, RawScores&& raw, const ScoreOptions& opts) 
     fill(p, static_cast<size_t>(g * g), &FaceScore::patch_quality);
     out.patch_map = p;
   }
-  for (const std::string& e : raw.errors) out.errors.append(e.empty() ? py::object(py::none()) : py::str(e));
+  for (const std::string& e : raw.errors)
+    out.errors.append(e.empty() ? py::object(py::none()) : py::str(e));
   return out;
 }
 
@@ -201,7 +201,8 @@ Scores score(const Model& model, const py::object& images, const py::object& blo
                            py::str(arr.dtype()).cast<std::string>());
     // A C-contiguous copy only when needed (slices, flipped channels); kept alive here
     // while the GIL is released.
-    py::array_t<uint8_t, py::array::c_style> c = py::array_t<uint8_t, py::array::c_style>::ensure(arr);
+    py::array_t<uint8_t, py::array::c_style> c =
+        py::array_t<uint8_t, py::array::c_style>::ensure(arr);
     return to_python(model, score_array(model, c, order, opts), opts);
   }
   if (is_path_like(images))
@@ -264,13 +265,15 @@ Raises vitnt.Error naming the file and the problem (missing file, shape mismatch
       .def(py::init([](const py::object& path, const py::object& config,
                        std::optional<std::string> arch, std::optional<int> threads) {
              std::optional<ModelConfig> c;
-             if (!config.is_none() && arch) throw py::value_error("give either config or arch, not both");
+             if (!config.is_none() && arch)
+               throw py::value_error("give either config or arch, not both");
              if (!config.is_none()) c = config_from_python(config);
              if (arch) c = builtin_arch(*arch);
              if (threads && *threads < 1) throw py::value_error("threads must be positive");
              LoadOptions lo;
              lo.threads = threads.value_or(0);
-             const std::string p = py::module_::import("os").attr("fspath")(path).cast<std::string>();
+             const std::string p =
+                 py::module_::import("os").attr("fspath")(path).cast<std::string>();
              py::gil_scoped_release release;
              return Model::load(p, c, lo);
            }),
@@ -283,8 +286,8 @@ Raises vitnt.Error naming the file and the problem (missing file, shape mismatch
       .def("score", &score, py::arg("images"), py::kw_only(), py::arg("blocks") = py::none(),
            py::arg("scaling") = py::none(), py::arg("aggregation") = py::none(),
            py::arg("embedding") = false, py::arg("patch_map") = false,
-           py::arg("channel_order") = "RGB", py::arg("resize") = false,
-           py::arg("errors") = "raise", py::arg("batch_size") = 32,
+           py::arg("channel_order") = "RGB", py::arg("resize") = false, py::arg("errors") = "raise",
+           py::arg("batch_size") = 32,
            R"(Scores aligned face crops; returns a vitnt.Scores.
 
 images:        uint8 array (N, S, S, 3) in `channel_order` (S = config['img_size']),

@@ -76,7 +76,11 @@ std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
                 std::to_string(s.last_block) + " invalid: need 0 <= A < B < depth (" +
                 std::to_string(c.depth) + ")");
   if (!(s.scaling > 0)) throw Error("scaling must be positive");
-  if (o.embedding && !impl_->weights.has_head)
+  const bool head = o.embedding || o.embedding_norm || o.serfiq_passes > 0;
+  if (o.serfiq_passes == 1 || o.serfiq_passes < 0 ||
+      !(o.serfiq_dropout > 0 && o.serfiq_dropout < 1))
+    throw Error("SER-FIQ needs at least 2 passes and a dropout rate in (0, 1)");
+  if (head && !impl_->weights.has_head)
     throw Error(path() + ": this model file has no FR head (feature.*): no embedding");
   for (size_t i = 0; i < images.size(); ++i) {
     const ImageView& im = images[i];
@@ -87,17 +91,30 @@ std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
   }
   omp_set_num_threads(impl_->threads);
   std::vector<FaceScore> out(images.size());
-  std::vector<float> emb;
+  std::vector<float> emb, norms, serfiq;
   for (size_t start = 0; start < images.size(); start += kChunk) {
     const int n = static_cast<int>(std::min<size_t>(kChunk, images.size() - start));
     quality::TrajectoryScorer scorer(impl_->weights, n, s);
-    if (o.embedding) emb.assign(static_cast<size_t>(n) * c.num_features, 0.0f);
-    model::forward(impl_->weights, images.data() + start, n, s.last_block, &scorer,
-                   o.embedding ? emb.data() : nullptr);
+    model::HeadRequest hr;
+    if (head) {
+      emb.assign(static_cast<size_t>(n) * c.num_features, 0.0f);
+      norms.assign(n, 0.0f);
+      hr.embedding = emb.data();
+      hr.pre_bn_norm = norms.data();
+    }
+    if (o.serfiq_passes > 0) {
+      serfiq.assign(n, 0.0f);
+      hr.serfiq = serfiq.data();
+      hr.serfiq_passes = o.serfiq_passes;
+      hr.serfiq_dropout = o.serfiq_dropout;
+    }
+    model::forward(impl_->weights, images.data() + start, n, s.last_block, &scorer, hr);
     for (int b = 0; b < n; ++b) {
       FaceScore& r = out[start + b];
       r.quality = scorer.quality(b);
       if (o.patch_map) r.patch_quality = scorer.patch_quality(b);
+      if (head) r.embedding_norm = norms[b];
+      if (o.serfiq_passes > 0) r.serfiq_quality = serfiq[b];
       if (o.embedding)
         r.embedding.assign(emb.begin() + static_cast<size_t>(b) * c.num_features,
                            emb.begin() + static_cast<size_t>(b + 1) * c.num_features);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <set>
 
 #include "vitnt/vitnt.h"
 
@@ -98,6 +99,7 @@ TEST(Golden, IndependentOfBatchSizeAndThreads) {
   for (int k = 0; k < 9; ++k) many.insert(many.end(), g.views.begin(), g.views.end());  // 45
   ScoreOptions o;
   o.patch_map = true;
+  o.embedding = true;
   LoadOptions one, two;
   one.threads = 1;
   two.threads = 2;
@@ -109,6 +111,7 @@ TEST(Golden, IndependentOfBatchSizeAndThreads) {
     for (size_t k = i; k < many.size(); k += g.views.size()) {
       EXPECT_EQ(all[k].quality, single[0].quality) << "image " << i << " at " << k;
       EXPECT_EQ(all[k].patch_quality, single[0].patch_quality);
+      EXPECT_EQ(all[k].embedding, single[0].embedding);
     }
   }
 }
@@ -161,7 +164,8 @@ TEST(Golden, Bf16StaysCloseToReference) {
     o.embedding = true;
     auto r = model.score(g.views, o);
     for (size_t i = 0; i < r.size(); ++i) {
-      worst_q = std::max(worst_q, std::abs(r[i].quality - m["cases"][0]["quality"][i].get<double>()));
+      worst_q =
+          std::max(worst_q, std::abs(r[i].quality - m["cases"][0]["quality"][i].get<double>()));
       double norm = 0, diff = 0;
       for (size_t k = 0; k < r[i].embedding.size(); ++k) {
         const double e = m["embedding"][i][k].get<double>();
@@ -175,6 +179,54 @@ TEST(Golden, Bf16StaysCloseToReference) {
   EXPECT_LT(worst_q, 2e-4);
   EXPECT_LT(worst_emb, 1.5e-2);
   EXPECT_GT(worst_q + worst_emb, 0.0) << "bf16 identical to fp32: is the bf16 path running?";
+}
+
+}  // namespace
+}  // namespace vitnt
+
+namespace vitnt {
+namespace {
+
+TEST(Golden, EmbeddingNormBaselineMatchesReference) {
+  const Golden& g = golden();
+  for (const auto& m : g.j["models"]) {
+    Model model = Model::load(m["weights"], load_model_config(m["config"]));
+    ScoreOptions o;
+    o.embedding_norm = true;
+    auto r = model.score(g.views, o);
+    for (size_t i = 0; i < r.size(); ++i) {
+      const double ref = m["pre_bn_norm"][i].get<double>();
+      EXPECT_NEAR(r[i].embedding_norm, ref, 1e-4 * std::max(1.0, ref));
+    }
+  }
+}
+
+TEST(Golden, SerFiqIsDeterministicAndBatchIndependent) {
+  const Golden& g = golden();
+  const auto& m = g.j["models"][2];
+  Model model = Model::load(m["weights"], load_model_config(m["config"]));
+  ScoreOptions o;
+  o.serfiq_passes = 6;
+  auto all = model.score(g.views, o);
+  auto again = model.score(g.views, o);
+  std::set<float> distinct;
+  for (size_t i = 0; i < g.views.size(); ++i) {
+    auto one = model.score({g.views[i]}, o);
+    EXPECT_EQ(one[0].serfiq_quality, all[i].serfiq_quality);
+    EXPECT_EQ(again[i].serfiq_quality, all[i].serfiq_quality);
+    EXPECT_LE(all[i].serfiq_quality, 1.0f);
+    EXPECT_GE(all[i].serfiq_quality, -1.0f);  // mean distance of unit vectors is in [0, 2]
+    distinct.insert(all[i].serfiq_quality);
+  }
+  EXPECT_GT(distinct.size(), 1u);
+  // less dropout: embeddings agree more, quality goes up
+  ScoreOptions light = o;
+  light.serfiq_dropout = 0.05f;
+  auto l = model.score(g.views, light);
+  for (size_t i = 0; i < l.size(); ++i) EXPECT_GT(l[i].serfiq_quality, all[i].serfiq_quality);
+  ScoreOptions bad = o;
+  bad.serfiq_passes = 1;
+  EXPECT_THROW(model.score(g.views, bad), Error);
 }
 
 }  // namespace

@@ -85,12 +85,21 @@ struct ScoreOptions {
   std::optional<Aggregation> aggregation;
   bool embedding = false;  // also run the rest of the network and the FR head
   bool patch_map = false;  // also return q_p for every patch
+  // Baselines from the same pass (both run the whole network and the FR head):
+  // SER-FIQ-style stochastic embedding robustness: `serfiq_passes` extra passes of the FR
+  // head with dropout on its input tokens; 0 = off.
+  int serfiq_passes = 0;
+  float serfiq_dropout = 0.5f;
+  bool embedding_norm = false;  // FaceScore::embedding_norm (runs the head)
 };
 
 struct FaceScore {
   float quality = 0;                 // Q: higher is better, in (0, 1]
   std::vector<float> embedding;      // FR embedding (not normalised), when asked
   std::vector<float> patch_quality;  // q_p, row-major grid x grid, when asked
+  float embedding_norm = 0;          // |embedding before the last BatchNorm| (MagFace-style), with
+                                     // embedding or serfiq_passes
+  float serfiq_quality = 0;          // 1 - mean pairwise distance of the dropout embeddings
 };
 
 struct LoadOptions {

@@ -124,7 +124,8 @@ def main():
         os.remove(p2)
         with open(os.path.join(out2, ".part-00002.csv.tmp-deadbeef"), "w") as f:
             f.write("half a shard")  # what an interrupted run leaves
-        mtimes = {f: os.stat(os.path.join(out2, f)).st_mtime_ns for f in shards if f != "part-00002.csv"}
+        mtimes = {f: os.stat(os.path.join(out2, f)).st_mtime_ns
+                  for f in shards if f != "part-00002.csv"}
         r = subprocess.run(cmd + ["--workers", "2", "--threads-per-worker", "1"],
                            capture_output=True, text=True)
         check(r.returncode == 2 and "1 of 6 partitions scored (5 already complete)" in r.stderr,

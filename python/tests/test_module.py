@@ -33,7 +33,8 @@ os.makedirs(WORK)
 
 
 def lfw_images(n, step):
-    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(LFW) for f in fs if f.endswith(".jpg"))
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(LFW)
+                   for f in fs if f.endswith(".jpg"))
     return files[::step][:n]
 
 
@@ -140,8 +141,10 @@ check("vitnt-s16" not in vitnt.builtin_arch_names() and
 
 # 6. errors: the C++ message as vitnt.Error (a RuntimeError); bad arguments as ValueError/TypeError
 check(issubclass(vitnt.Error, RuntimeError), "vitnt.Error is not a RuntimeError")
-raises(vitnt.Error, r"missing\.safetensors", lambda: vitnt.Model(os.path.join(WORK, "missing.safetensors")))
-raises(vitnt.Error, r"vitnt-s16\.safetensors.*patch_size", lambda: vitnt.Model(MODEL, arch="cvlface-vit-b"))
+raises(vitnt.Error, r"missing\.safetensors",
+       lambda: vitnt.Model(os.path.join(WORK, "missing.safetensors")))
+raises(vitnt.Error, r"vitnt-s16\.safetensors.*patch_size",
+       lambda: vitnt.Model(MODEL, arch="cvlface-vit-b"))
 raises(vitnt.Error, r"unknown --arch 'nope'", lambda: vitnt.Model(MODEL, arch="nope"))
 raises(ValueError, r"either config or arch", lambda: vitnt.Model(MODEL, config={}, arch="x"))
 raises(vitnt.Error, r"block range 5:3", lambda: model.score(rgb[:1], blocks=(5, 3)))
@@ -149,7 +152,8 @@ raises(ValueError, r"'A:B'", lambda: model.score(rgb[:1], blocks="3"))
 raises(vitnt.Error, r"aggregation|attention", lambda: model.score(rgb[:1], aggregation="max"))
 raises(ValueError, r"channel_order", lambda: model.score(rgb[:1], channel_order="RGBA"))
 raises(TypeError, r"uint8.*float32", lambda: model.score(rgb.astype(np.float32)))
-raises(ValueError, r"\(N, 112, 112, 3\).*\(112, 112, 3\).*images\[None\]", lambda: model.score(rgb[0]))
+raises(ValueError, r"\(N, 112, 112, 3\).*\(112, 112, 3\).*images\[None\]",
+       lambda: model.score(rgb[0]))
 raises(TypeError, r"list of paths", lambda: model.score(paths[0]))
 raises(TypeError, r"path", lambda: model.score([paths[0], 3]))
 
@@ -197,7 +201,8 @@ for cname, node in cls.items():
     for fn in node.body:
         if isinstance(fn, ast.FunctionDef):
             check(hasattr(getattr(vitnt, cname), fn.name), f"stub {cname}.{fn.name} not in module")
-score_stub = next(f for f in cls["Model"].body if isinstance(f, ast.FunctionDef) and f.name == "score")
+score_stub = next(f for f in cls["Model"].body
+                  if isinstance(f, ast.FunctionDef) and f.name == "score")
 stub_args = [x.arg for x in score_stub.args.args + score_stub.args.kwonlyargs][1:]
 doc_args = re.findall(r"(\w+): ", vitnt.Model.score.__doc__.splitlines()[0].split("(", 1)[1])[1:]
 check(stub_args == doc_args, f"score(): stub arguments {stub_args} vs module {doc_args}")

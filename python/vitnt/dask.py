@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Callable, Iterable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import dask
 import dask.dataframe as dd
@@ -60,6 +60,12 @@ class Settings:
     patch_map: bool = False
     resize: bool = False
     batch_size: int = 32
+    # The client's working folder: relative input, model and config paths are taken from
+    # it, so that they name the same files on workers started elsewhere.
+    base_dir: str = ""
+
+    def resolve(self, path: str) -> str:
+        return os.path.join(self.base_dir, path) if self.base_dir else path
 
 
 @dataclasses.dataclass
@@ -94,13 +100,15 @@ load_count = 0  # models loaded by this process; a worker loads each model once
 def worker_model(s: Settings) -> Model:
     """The model for `s`, loaded on first use in this process and kept."""
     global load_count
-    key = (s.model_path, s.config_json, s.config_path, s.arch, s.threads)
+    model_path = s.resolve(s.model_path)
+    config_path = s.resolve(s.config_path) if s.config_path else None
+    key = (model_path, s.config_json, config_path, s.arch, s.threads)
     # Held while loading, so that a worker's other threads wait instead of loading it too.
     with _models_lock:
         m = _models.get(key)
         if m is None:
-            config = json.loads(s.config_json) if s.config_json else s.config_path
-            m = Model(s.model_path, config=config, arch=s.arch, threads=s.threads)
+            config = json.loads(s.config_json) if s.config_json else config_path
+            m = Model(model_path, config=config, arch=s.arch, threads=s.threads)
             _models[key] = m
             load_count += 1
         return m
@@ -143,7 +151,7 @@ def score_partition(paths: Sequence[str], s: Settings) -> pd.DataFrame:
     emb = np.full((n, c["num_features"]), np.nan, np.float32) if s.embedding else None
     pmap = np.full((n, grid * grid), np.nan, np.float32) if s.patch_map else None
     for start in range(0, n, s.batch_size):
-        chunk = list(paths[start : start + s.batch_size])
+        chunk = [s.resolve(p) for p in paths[start : start + s.batch_size]]
         # errors="report": a bad image is a row, not an exception. What still raises
         # (an invalid block range, a model without FR head) is wrong for every image.
         r = model.score(chunk, blocks=s.blocks, scaling=s.scaling, aggregation=s.aggregation,
@@ -272,7 +280,7 @@ def make_settings(model_path: StrPath, *, config: Union[dict, StrPath, None] = N
         else None,
         arch=arch, threads=threads, blocks=tuple(blocks) if blocks is not None else None,
         scaling=scaling, aggregation=aggregation, embedding=embedding, patch_map=patch_map,
-        resize=resize, batch_size=batch_size)
+        resize=resize, batch_size=batch_size, base_dir=os.getcwd())
 
 
 def _chunks(paths: list[str], size: int) -> list[list[str]]:
@@ -314,10 +322,18 @@ class _Plan:
 
 
 def _manifest(paths: list[str], partition_size: int, fmt: str, s: Settings) -> dict:
-    digest = hashlib.sha256("\n".join(paths).encode("utf-8", "surrogateescape")).hexdigest()
-    return {"vitnt_dask": 1, "inputs": len(paths), "inputs_sha256": digest,
+    # Files as the workers open them: a rerun from another folder naming the same files
+    # is the same job.
+    text = "\n".join(os.path.normpath(s.resolve(p)) for p in paths)
+    settings = dataclasses.asdict(s)
+    settings.pop("base_dir")
+    settings["model_path"] = os.path.normpath(s.resolve(s.model_path))
+    if s.config_path:
+        settings["config_path"] = os.path.normpath(s.resolve(s.config_path))
+    return {"vitnt_dask": 1, "inputs": len(paths),
+            "inputs_sha256": hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest(),
             "partition_size": partition_size, "format": fmt,
-            "settings": json.loads(json.dumps(dataclasses.asdict(s)))}
+            "settings": json.loads(json.dumps(settings))}
 
 
 def plan_job(paths_or_glob, model_path, output: StrPath, *, partition_size: int = 1000,

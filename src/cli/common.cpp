@@ -33,7 +33,8 @@ Model load_model(const ModelArgs& a) {
   if (!a.arch.empty()) config = builtin_arch(a.arch);
   LoadOptions lo;
   lo.threads = a.threads;
-  if (a.precision == "bf16") lo.precision = Precision::BF16;
+  if (a.precision == "bf16")
+    lo.precision = Precision::BF16;
   else if (a.precision != "fp32")
     throw Error("--precision must be fp32 or bf16, got '" + a.precision + "'");
   return Model::load(a.weights.empty() ? default_model_path() : a.weights, config, lo);

@@ -18,6 +18,8 @@ struct ScoreArgs {
   std::string blocks, aggregation, format = "csv", output;
   std::optional<float> scaling;
   bool embedding = false, patch_map = false, resize = false, detect = false;
+  std::string method = "vitnt";  // what the quality column holds
+  int serfiq_passes = 10;
   DetectArgs detector;
   int batch = 32;
   std::vector<std::string> inputs;
@@ -57,6 +59,13 @@ ScoreOptions parse_score_options(const ScoreArgs& a) {
   if (!a.aggregation.empty()) o.aggregation = parse_aggregation(a.aggregation);
   o.embedding = a.embedding;
   o.patch_map = a.patch_map;
+  if (a.method == "embedding-norm") {
+    o.embedding_norm = true;
+  } else if (a.method == "ser-fiq") {
+    o.serfiq_passes = a.serfiq_passes;
+  } else if (a.method != "vitnt") {
+    throw Error("--method must be vitnt, embedding-norm or ser-fiq, got '" + a.method + "'");
+  }
   return o;
 }
 
@@ -133,6 +142,11 @@ int run_score(const ScoreArgs& a) {
     for (const cv::Mat& m : cur.images)
       views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
     std::vector<FaceScore> scores = model.score(views, opts);
+    // baselines replace the quality column (one pass of the network either way)
+    for (FaceScore& fs : scores) {
+      if (opts.embedding_norm) fs.quality = fs.embedding_norm;
+      if (opts.serfiq_passes > 0) fs.quality = fs.serfiq_quality;
+    }
     std::string chunk;
     for (size_t i = 0; i < scores.size(); ++i)
       chunk += format_row(cur.paths[i], detector ? &cur.faces[i] : nullptr, scores[i], jsonl);
@@ -163,6 +177,13 @@ Command add_score_command(CLI::App& app) {
   score->add_option("--aggregation", s.aggregation, "attention-last | attention-all | uniform");
   score->add_flag("--embedding", s.embedding, "also output the FR embedding (same pass)");
   score->add_flag("--patch-map", s.patch_map, "also output every patch quality q_p");
+  score
+      ->add_option("--method", s.method,
+                   "quality column: vitnt, or the baselines embedding-norm (MagFace-style, "
+                   "one full pass) and ser-fiq (one full pass + --serfiq-passes head passes)")
+      ->capture_default_str();
+  score->add_option("--serfiq-passes", s.serfiq_passes, "SER-FIQ dropout passes (>= 2)")
+      ->capture_default_str();
   score->add_option("--format", s.format, "csv | jsonl")->capture_default_str();
   score->add_option("--batch", s.batch, "images per batch")->capture_default_str();
   score->add_flag("--resize", s.resize, "resize crops of another size instead of refusing them");

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <random>
 #include <set>
 
 namespace vitnt::model {
@@ -315,10 +316,87 @@ void mlp_block(const ModelConfig& c, const BlockWeights& k, int batch, Workspace
   k.fc2.run(hid, rows, ws.x.data(), Epilogue::BiasResidual);
 }
 
+// feature.0 .. feature.3 on normalised tokens [B, N*D]: pre-BN2 vectors into pre [B, E].
+void head_pre_bn(const VitWeights& w, const float* tokens, int batch, float* pre) {
+  const ModelConfig& c = w.config;
+  const int D = c.embed_dim, ND = c.num_patches() * D, E = c.num_features;
+  std::vector<float> mid(static_cast<size_t>(batch) * D);
+  // one image at a time: a GEMM's rounding may depend on its row count, an image's
+  // embedding must not depend on its batch (and the head is a small part of the cost)
+  for (int b = 0; b < batch; ++b)
+    check(dnnl_sgemm('N', 'T', 1, D, ND, 1.0f, tokens + static_cast<size_t>(b) * ND, ND,
+                     w.feat1_w.data(), ND, 0.0f, mid.data() + static_cast<size_t>(b) * D, D));
+  for (int b = 0; b < batch; ++b)
+    for (int j = 0; j < D; ++j) {
+      float& v = mid[static_cast<size_t>(b) * D + j];
+      v = v * w.feat1_scale[j] + w.feat1_shift[j];
+    }
+  for (int b = 0; b < batch; ++b)
+    check(dnnl_sgemm('N', 'T', 1, E, D, 1.0f, mid.data() + static_cast<size_t>(b) * D, D,
+                     w.feat2_w.data(), D, 0.0f, pre + static_cast<size_t>(b) * E, E));
+}
+
+void run_head(const VitWeights& w, const float* tokens, int batch, const HeadRequest& h) {
+  const int E = w.config.num_features;
+  const size_t ND = static_cast<size_t>(w.config.num_patches()) * w.config.embed_dim;
+  std::vector<float> pre(static_cast<size_t>(batch) * E);
+  head_pre_bn(w, tokens, batch, pre.data());
+  for (int b = 0; b < batch; ++b) {
+    float* p = pre.data() + static_cast<size_t>(b) * E;
+    double n2 = 0;
+    for (int j = 0; j < E; ++j) n2 += static_cast<double>(p[j]) * p[j];
+    if (h.pre_bn_norm) h.pre_bn_norm[b] = static_cast<float>(std::sqrt(n2));
+    for (int j = 0; j < E; ++j) {
+      const float v = p[j] * w.feat2_scale[j] + w.feat2_shift[j];
+      if (h.embedding) h.embedding[static_cast<size_t>(b) * E + j] = v;
+    }
+  }
+  if (!h.serfiq || h.serfiq_passes < 2) return;
+  // SER-FIQ-style: the same m dropout masks for every image (fixed seed), so a score
+  // does not depend on the batch; inverted dropout keeps the expected activation.
+  const int m = h.serfiq_passes;
+  std::vector<float> emb(static_cast<size_t>(m) * batch * E),
+      masked(static_cast<size_t>(batch) * ND);
+  std::mt19937 rng(12345);
+  std::bernoulli_distribution keep(1.0 - h.serfiq_dropout);
+  const float scale = 1.0f / (1.0f - h.serfiq_dropout);
+  std::vector<uint8_t> mask(ND);
+  for (int pass = 0; pass < m; ++pass) {
+    for (auto& v : mask) v = keep(rng);
+    for (int b = 0; b < batch; ++b)
+      for (size_t k = 0; k < ND; ++k)
+        masked[b * ND + k] = mask[k] ? tokens[b * ND + k] * scale : 0.0f;
+    float* out = emb.data() + static_cast<size_t>(pass) * batch * E;
+    head_pre_bn(w, masked.data(), batch, out);
+    for (int b = 0; b < batch; ++b) {  // final BN, then L2 normalisation
+      float* e = out + static_cast<size_t>(b) * E;
+      double n2 = 0;
+      for (int j = 0; j < E; ++j) {
+        e[j] = e[j] * w.feat2_scale[j] + w.feat2_shift[j];
+        n2 += static_cast<double>(e[j]) * e[j];
+      }
+      const float inv = static_cast<float>(1.0 / std::max(std::sqrt(n2), 1e-12));
+      for (int j = 0; j < E; ++j) e[j] *= inv;
+    }
+  }
+  for (int b = 0; b < batch; ++b) {
+    double sum = 0;
+    for (int i = 0; i < m; ++i)
+      for (int j = i + 1; j < m; ++j) {
+        const float* ei = emb.data() + (static_cast<size_t>(i) * batch + b) * E;
+        const float* ej = emb.data() + (static_cast<size_t>(j) * batch + b) * E;
+        double d2 = 0;
+        for (int k = 0; k < E; ++k) d2 += static_cast<double>(ei[k] - ej[k]) * (ei[k] - ej[k]);
+        sum += std::sqrt(d2);
+      }
+    h.serfiq[b] = static_cast<float>(1.0 - sum / (m * (m - 1) / 2.0));
+  }
+}
+
 }  // namespace
 
 void forward(const VitWeights& w, const ImageView* images, int batch, int last_block,
-             BlockObserver* observer, float* embedding) {
+             BlockObserver* observer, const HeadRequest& head) {
   const ModelConfig& c = w.config;
   const int N = c.num_patches(), D = c.embed_dim, P = c.patch_size, M = c.mlp_hidden();
   const int rows = batch * N;
@@ -345,7 +423,7 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
     for (int j = 0; j < D; ++j) xr[j] += pos[j];
   }
 
-  const int stop = embedding ? c.depth - 1 : last_block;
+  const int stop = head.wanted() ? c.depth - 1 : last_block;
   for (int i = 0; i <= stop; ++i) {
     const bool want_attn = observer && i <= last_block && observer->wants_attention(i);
     attention_block(c, w.blocks[i], batch, ws, want_attn);
@@ -353,25 +431,10 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
     if (observer && i <= last_block)
       observer->after_block(i, ws.x.data(), want_attn ? ws.attention.data() : nullptr);
   }
-  if (!embedding) return;
+  if (!head.wanted()) return;
   if (!w.has_head) throw Error("this model file has no FR head (feature.*): no embedding");
   layer_norm_rows(ws.x.data(), ws.y.data(), rows, D, w.norm_w, w.norm_b);
-  const int E = c.num_features;
-  std::vector<float> mid(static_cast<size_t>(batch) * D);
-  check(dnnl_sgemm('N', 'T', batch, D, N * D, 1.0f, ws.y.data(), N * D, w.feat1_w.data(), N * D,
-                   0.0f, mid.data(), D));
-  for (int b = 0; b < batch; ++b)
-    for (int j = 0; j < D; ++j) {
-      float& v = mid[static_cast<size_t>(b) * D + j];
-      v = v * w.feat1_scale[j] + w.feat1_shift[j];
-    }
-  check(dnnl_sgemm('N', 'T', batch, E, D, 1.0f, mid.data(), D, w.feat2_w.data(), D, 0.0f, embedding,
-                   E));
-  for (int b = 0; b < batch; ++b)
-    for (int j = 0; j < E; ++j) {
-      float& v = embedding[static_cast<size_t>(b) * E + j];
-      v = v * w.feat2_scale[j] + w.feat2_shift[j];
-    }
+  run_head(w, ws.y.data(), batch, head);
 }
 
 }  // namespace vitnt::model

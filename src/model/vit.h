@@ -20,8 +20,8 @@ struct BlockWeights {
 struct VitWeights {
   ModelConfig config;
   Precision precision = Precision::F32;
-  PackedLinear patch;       // [D, 3*P*P] (c, ky, kx), always fp32
-  std::vector<float> pos;   // [N, D]
+  PackedLinear patch;      // [D, 3*P*P] (c, ky, kx), always fp32
+  std::vector<float> pos;  // [N, D]
   std::vector<BlockWeights> blocks;
   std::vector<float> norm_w, norm_b;
   bool has_head = false;
@@ -49,11 +49,21 @@ struct BlockObserver {
   virtual void after_block(int block, const float* tokens, const float* attention) = 0;
 };
 
+// What the FR head should produce (all arrays [B, ...], null = not wanted).
+struct HeadRequest {
+  float* embedding = nullptr;    // [B, E]
+  float* pre_bn_norm = nullptr;  // [B]: norm before the last BatchNorm
+  float* serfiq = nullptr;       // [B]: SER-FIQ-style quality
+  int serfiq_passes = 0;
+  float serfiq_dropout = 0.5f;
+  bool wanted() const { return embedding || pre_bn_norm || serfiq; }
+};
+
 // Runs blocks 0..last_block on B images (ImageView, converted to the model's input
-// contract), then, if `embedding` is non-null, the remaining blocks, the final norm and
-// the FR head into embedding [B, E].
+// contract), then, if the head is wanted, the remaining blocks, the final norm and the FR
+// head.
 void forward(const VitWeights& w, const ImageView* images, int batch, int last_block,
-             BlockObserver* observer, float* embedding);
+             BlockObserver* observer, const HeadRequest& head);
 
 // LayerNorm of one row of D values (eps 1e-5), in place allowed.
 void layer_norm_row(const float* x, float* y, int d, const float* gamma, const float* beta);

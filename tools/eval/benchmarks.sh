@@ -29,8 +29,11 @@ score vitnt-uniform "$MODEL" --aggregation uniform
 score vitnt-attention-all "$MODEL" --aggregation attention-all
 DEPTH=$($V info --model "$MODEL" --print-config | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['depth'])")
 score vitnt-all-blocks "$MODEL" --blocks "0:$((DEPTH - 1))"
+score embedding-norm "$MODEL" --method embedding-norm
+score ser-fiq "$MODEL" --method ser-fiq --serfiq-passes 10
 QUAL=(-q vitnt="$OUT/q_vitnt.csv" -q vitnt-uniform="$OUT/q_vitnt-uniform.csv"
-      -q vitnt-attention-all="$OUT/q_vitnt-attention-all.csv" -q vitnt-all-blocks="$OUT/q_vitnt-all-blocks.csv")
+      -q vitnt-attention-all="$OUT/q_vitnt-attention-all.csv" -q vitnt-all-blocks="$OUT/q_vitnt-all-blocks.csv"
+      -q embedding-norm="$OUT/q_embedding-norm.csv" -q ser-fiq="$OUT/q_ser-fiq.csv")
 if [ -n "$CONTROL" ]; then
   score vitnt-random-init "$CONTROL"
   QUAL+=(-q vitnt-random-init="$OUT/q_vitnt-random-init.csv")

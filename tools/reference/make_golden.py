@@ -103,6 +103,11 @@ def main():
                                    "patch_quality": q.tolist()})
         with torch.no_grad():
             entry["embedding"] = model(x).tolist()
+            h = model.tokens(x)
+            for blk in model.blocks:
+                h, _ = blk(h)
+            pre = model.feature[:3](model.norm(h).flatten(1))  # before the last BatchNorm
+            entry["pre_bn_norm"] = pre.norm(dim=1).tolist()
         golden["models"].append(entry)
     with open(os.path.join(a.out, "golden.json"), "w") as f:
         json.dump(golden, f)
