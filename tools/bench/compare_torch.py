@@ -57,11 +57,15 @@ def main():
                                                          "reference_score.py"),
                             "--config", cfg_path, "--random-model", weights, "--dtype", "F32"],
                            check=True)
-            ours_json = os.path.join(tmp, arch + "_bench.json")
-            subprocess.run([a.vitnt, "bench", "--model", weights, "--arch", arch,
-                            "--threads", str(a.threads), "--iters", str(a.iters),
-                            "--batch", *map(str, batches), "--json", ours_json], check=True)
-            ours = {r["batch"]: r["images_per_second"] for r in json.load(open(ours_json))["results"]}
+            ours = {}
+            for prec in ("fp32", "bf16"):
+                ours_json = os.path.join(tmp, f"{arch}_{prec}.json")
+                subprocess.run([a.vitnt, "bench", "--model", weights, "--arch", arch,
+                                "--threads", str(a.threads), "--iters", str(a.iters),
+                                "--precision", prec, "--batch", *map(str, batches),
+                                "--json", ours_json], check=True)
+                ours[prec] = {r["batch"]: r["images_per_second"]
+                              for r in json.load(open(ours_json))["results"]}
             model = facevit.FaceViT(**{k: c[k] for k in ("img_size", "patch_size", "embed_dim",
                                                          "depth", "num_heads", "mlp_ratio",
                                                          "num_features")}).eval()
@@ -77,16 +81,19 @@ def main():
                 torch_ips = b / sorted(t)[len(t) // 2]
                 gf = flops_per_image(c, last) / 1e9
                 rows.append(dict(arch=arch, batch=b, blocks=f"{first}:{last}",
-                                 vitnt_ips=ours[b], torch_ips=torch_ips,
-                                 ratio=ours[b] / torch_ips, gflop_per_image=gf,
-                                 vitnt_gflops=gf * ours[b], torch_gflops=gf * torch_ips))
+                                 vitnt_ips=ours["fp32"][b], bf16_ips=ours["bf16"][b],
+                                 torch_ips=torch_ips, ratio=ours["fp32"][b] / torch_ips,
+                                 bf16_ratio=ours["bf16"][b] / torch_ips, gflop_per_image=gf,
+                                 vitnt_gflops=gf * ours["fp32"][b],
+                                 torch_gflops=gf * torch_ips))
     print(f"\n{a.threads} threads, score only, fp32, medians of {a.iters}\n")
-    print("| model | blocks | batch | vitnt img/s | PyTorch img/s | ratio | vitnt GFLOP/s | PyTorch GFLOP/s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | blocks | batch | vitnt fp32 img/s | vitnt bf16 img/s | PyTorch fp32 img/s "
+          "| fp32 vs PyTorch | bf16 vs PyTorch | vitnt fp32 GFLOP/s | PyTorch GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['arch']} | {r['blocks']} | {r['batch']} | {r['vitnt_ips']:.1f} | "
-              f"{r['torch_ips']:.1f} | {r['ratio']:.2f}x | {r['vitnt_gflops']:.0f} | "
-              f"{r['torch_gflops']:.0f} |")
+              f"{r['bf16_ips']:.1f} | {r['torch_ips']:.1f} | {r['ratio']:.2f}x | "
+              f"{r['bf16_ratio']:.2f}x | {r['vitnt_gflops']:.0f} | {r['torch_gflops']:.0f} |")
     if a.out:
         with open(a.out, "w") as f:
             json.dump(rows, f, indent=2)

@@ -52,7 +52,7 @@ def png_b64(fig):
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def overlay(path, patch_map):
+def overlay(path, patch_map, vmin, vmax):
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
         return None
@@ -63,7 +63,7 @@ def overlay(path, patch_map):
         g = int(round(len(patch_map) ** 0.5))
         pm = np.array(patch_map).reshape(g, g)
         ax.imshow(pm, cmap="RdYlGn", alpha=0.45, extent=(0, 112, 112, 0),
-                  vmin=float(pm.min()), vmax=float(pm.max()), interpolation="nearest")
+                  vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.axis("off")
     return png_b64(fig)
 
@@ -123,11 +123,15 @@ def main():
         for name, src in sources:
             q = read_quality(src)
             order = sorted(q, key=lambda p: q[p][0])
+            # one colour scale for the whole gallery, so patches compare across faces
+            maps = [v[1] for v in q.values() if v[1]]
+            vmin = float(np.percentile(np.concatenate(maps), 1)) if maps else 0.0
+            vmax = float(np.percentile(np.concatenate(maps), 99)) if maps else 1.0
             parts.append(f"<h2>{html.escape(name)}: lowest and highest quality</h2>")
             for label, sel in (("lowest", order[:8]), ("highest", order[-8:][::-1])):
                 cells = []
                 for p in sel:
-                    b64 = overlay(p, q[p][1])
+                    b64 = overlay(p, q[p][1], vmin, vmax)
                     if b64:
                         cells.append(f"<figure style='display:inline-block;margin:2px'>"
                                      f"<img src='data:image/png;base64,{b64}'><figcaption>"
