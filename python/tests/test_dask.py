@@ -79,9 +79,8 @@ def main():
                 check(err is None, f"{what}: error {err!r} on a good image {p}")
                 check(q[i] == ref[p][0], f"{what}: {p}: quality {q[i]!r} vs CLI {ref[p][0]!r}")
                 de = max(de, float(np.abs(e[i] - ref[p][1:]).max()))
-        # Quality is bit for bit; the embedding depends on the batch size in the core by a few
-        # 1e-6 (tasks score partitions of 20, the CLI batches of 32).
-        check(de <= 1e-5, f"{what}: embedding differs from the CLI by {de}")
+        # tasks score partitions of 20, the CLI batches of 32: results do not depend on it
+        check(de <= 1e-6, f"{what}: embedding differs from the CLI by {de}")
         check("truncated" in df["error"].iloc[5] and "no such file" in df["error"].iloc[45],
               f"{what}: error texts {df['error'].iloc[5]!r}, {df['error'].iloc[45]!r}")
         return de

@@ -87,10 +87,9 @@ c = model.config
 check(isinstance(c, dict) and c["name"] == "vitnt-s16" and c["img_size"] == 112, f"config {c}")
 g = c["img_size"] // c["patch_size"]
 
-# 2. file paths: decoded by the library as in the CLI, in batches of the same size -> bit
-# for bit. (Quality and patch maps do not depend on the batch size; the embedding does, by
-# a few 1e-6: the core's FR head, not this module. Hence the same batches here.)
-s = model.score(paths, embedding=True, patch_map=True, batch_size=7)
+# 2. file paths: decoded by the library as in the CLI -> bit for bit (in batches of 9 here,
+# of 7 in the CLI: results do not depend on the batch size)
+s = model.score(paths, embedding=True, patch_map=True, batch_size=9)
 check(len(s) == len(paths) and s.quality.dtype == np.float32, "Scores length/dtype")
 check(s.embedding.shape == (len(paths), c["num_features"]), f"embedding {s.embedding.shape}")
 check(s.patch_map.shape == (len(paths), g, g), f"patch map {s.patch_map.shape}")
@@ -107,10 +106,12 @@ a = model.score(rgb, embedding=True, patch_map=True)
 dq = float(np.abs(a.quality - ref_q).max())
 de = float(np.abs(a.embedding - ref_e).max())
 dp = float(np.abs(a.patch_map.reshape(len(paths), -1) - ref_p).max())
+same = np.array_equal(a.quality, ref_q) and np.array_equal(a.embedding, ref_e)
 print(f"numpy RGB vs CLI: max |dQ| {dq:.2e}, |d emb| {de:.2e}, |d q_p| {dp:.2e}, "
-      f"bit-identical: {np.array_equal(a.quality, ref_q)}")
-# one batch of 40 here, batches of 7 in the CLI: the embedding may differ by a few 1e-6
-check(dq <= 1e-6 and dp <= 1e-6 and de <= 1e-5, "numpy input: not the CLI's numbers")
+      f"bit-identical: {same}")
+# OpenCV in Python decodes as the library does; the pixels may only differ if the two
+# were built against different decoders, hence a tolerance rather than equality
+check(dq <= 1e-6 and dp <= 1e-6 and de <= 1e-6, "numpy input: not the CLI's numbers")
 b = model.score(bgr, channel_order="BGR")
 check(np.array_equal(b.quality, a.quality), "BGR input differs from the same image in RGB")
 v = model.score(bgr[..., ::-1])  # a strided view: copied, same result
