@@ -51,11 +51,12 @@ Model::~Model() = default;
 
 Model Model::load(const std::string& weights_path, std::optional<ModelConfig> config,
                   const LoadOptions& options) {
-  io::SafeTensorsFile file(weights_path);
+  auto file_ptr = std::make_shared<const io::SafeTensorsFile>(weights_path);
+  const io::SafeTensorsFile& file = *file_ptr;
   ModelConfig c = config ? *config : resolve_config(file);
   auto impl = std::make_unique<Impl>();
   impl->path = weights_path;
-  impl->weights = model::bind_weights(file, c, options.precision);
+  impl->weights = model::bind_weights(file_ptr, c, options.precision);
   impl->threads = options.threads > 0 ? options.threads : omp_get_num_procs();
   return Model(std::move(impl));
 }

@@ -172,6 +172,14 @@ SafeTensorsFile::~SafeTensorsFile() {
   if (map_) ::munmap(map_, size_);
 }
 
+void WeightSource::release() const {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(info->data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(info->data) + info->nbytes) / page * page;
+  // a read-only private file mapping: dropped pages are re-read from the file if touched
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 std::vector<float> SafeTensorsFile::to_f32(const TensorInfo& t) {
   std::vector<float> out(static_cast<size_t>(t.numel()));
   const size_t n = out.size();

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,5 +47,15 @@ class SafeTensorsFile {
 };
 
 std::string shape_str(const std::vector<int64_t>& shape);
+
+// A tensor still in its mapped file: converted when needed, and its pages handed back
+// to the kernel afterwards, so a model's resident memory is its packed weights, not
+// also a second copy of the file.
+struct WeightSource {
+  std::shared_ptr<const SafeTensorsFile> file;  // keeps the mapping alive
+  const TensorInfo* info = nullptr;
+  std::vector<float> to_f32() const { return SafeTensorsFile::to_f32(*info); }
+  void release() const;  // madvise(DONTNEED) the whole pages inside the tensor
+};
 
 }  // namespace vitnt::io

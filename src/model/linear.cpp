@@ -22,9 +22,9 @@ void to_bf16(const float* x, uint16_t* y, size_t n) {
   }
 }
 
-PackedLinear::PackedLinear(const std::vector<float>& w, const std::vector<float>& bias, int in,
-                           int out, Precision precision)
-    : in_(in), out_(out), precision_(precision), w_(w) {
+PackedLinear::PackedLinear(io::WeightSource w, const std::vector<float>& bias, int in, int out,
+                           Precision precision)
+    : in_(in), out_(out), precision_(precision), w_(std::move(w)) {
   if (!bias.empty()) {
     bias_ = dnnl::memory({{1, out}, dt::f32, tag::ab}, cpu_engine());
     std::memcpy(bias_.get_data_handle(), bias.data(), bias.size() * 4);
@@ -54,11 +54,13 @@ const PackedLinear::Entry& PackedLinear::entry(int rows, Epilogue e, bool bf16_o
     if (desc == pd.weights_desc()) en.weights = mem;
   if (!en.weights) {
     // PyTorch's [out, in] row-major is the [in, out] matrix in column-major ("ba")
-    dnnl::memory user({{in_, out_}, dt::f32, tag::ba}, cpu_engine(), const_cast<float*>(w_.data()));
+    std::vector<float> f32 = w_.to_f32();
+    dnnl::memory user({{in_, out_}, dt::f32, tag::ba}, cpu_engine(), f32.data());
     en.weights = dnnl::memory(pd.weights_desc(), cpu_engine());
     dnnl::stream s(cpu_engine());
     dnnl::reorder(user, en.weights).execute(s, user, en.weights);
     s.wait();
+    w_.release();
     packed_.emplace_back(pd.weights_desc(), en.weights);
   }
   return cache_.emplace(Key{rows, e, bf16_out}, std::move(en)).first->second;

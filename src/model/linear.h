@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "io/safetensors.h"
 #include "vitnt/vitnt.h"
 
 namespace vitnt::model {
@@ -21,8 +22,9 @@ const dnnl::engine& cpu_engine();
 class PackedLinear {
  public:
   PackedLinear() = default;
-  // w: [out, in] row-major (PyTorch's Linear layout); bias may be empty.
-  PackedLinear(const std::vector<float>& w, const std::vector<float>& bias, int in, int out,
+  // w: [out, in] row-major (PyTorch's Linear layout), packed from the file on first use
+  // (a layer that never runs is never packed); bias may be empty.
+  PackedLinear(io::WeightSource w, const std::vector<float>& bias, int in, int out,
                Precision precision);
 
   // y[rows, out] = x[rows, in] W^T (+ bias) (ReLU6) (+ y when BiasResidual).
@@ -51,7 +53,7 @@ class PackedLinear {
 
   int in_ = 0, out_ = 0;
   Precision precision_ = Precision::F32;
-  std::vector<float> w_;  // [out, in], kept to pack for new layouts
+  io::WeightSource w_;  // [out, in] in the mapped file, to pack for new layouts
   dnnl::memory bias_;
   std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
   mutable std::map<Key, Entry> cache_;

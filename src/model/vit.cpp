@@ -47,11 +47,17 @@ std::map<std::string, const TensorInfo*> stripped_names(const SafeTensorsFile& f
 
 class Binder {
  public:
-  Binder(const SafeTensorsFile& file) : file_(file), tensors_(stripped_names(file)) {}
+  Binder(std::shared_ptr<const SafeTensorsFile> file)
+      : owner_(std::move(file)), file_(*owner_), tensors_(stripped_names(file_)) {}
 
   bool has(const std::string& name) const { return tensors_.count(name) != 0; }
 
   std::vector<float> take(const std::string& name, std::vector<int64_t> shape) {
+    return source(name, std::move(shape)).to_f32();
+  }
+
+  // The checked tensor, left in the mapped file.
+  io::WeightSource source(const std::string& name, std::vector<int64_t> shape) {
     auto it = tensors_.find(name);
     if (it == tensors_.end())
       throw Error(file_.path() + ": missing tensor '" + name + "' (expected shape " +
@@ -61,7 +67,7 @@ class Binder {
       throw Error(file_.path() + ": tensor '" + t.name + "' has shape " + shape_str(t.shape) +
                   ", the model description needs " + shape_str(shape));
     used_.insert(name);
-    return SafeTensorsFile::to_f32(t);
+    return {owner_, &t};
   }
 
   void mark_used(const std::string& name) { used_.insert(name); }
@@ -83,6 +89,7 @@ class Binder {
   }
 
  private:
+  std::shared_ptr<const SafeTensorsFile> owner_;
   const SafeTensorsFile& file_;
   std::map<std::string, const TensorInfo*> tensors_;
   std::set<std::string> used_;
@@ -127,8 +134,9 @@ ModelConfig infer_config(const SafeTensorsFile& file, const ModelConfig& hint) {
   return c;
 }
 
-VitWeights bind_weights(const SafeTensorsFile& file, const ModelConfig& config,
-                        Precision precision) {
+VitWeights bind_weights(std::shared_ptr<const SafeTensorsFile> file_ptr,
+                        const ModelConfig& config, Precision precision) {
+  const SafeTensorsFile& file = *file_ptr;
   // First compare the architecture the tensors imply with the description, so the
   // message says "depth 12 vs 24" rather than "missing blocks.12...".
   ModelConfig found = infer_config(file, config);
@@ -145,12 +153,12 @@ VitWeights bind_weights(const SafeTensorsFile& file, const ModelConfig& config,
 
   const int64_t D = config.embed_dim, P = config.patch_size, N = config.num_patches(),
                 M = config.mlp_hidden(), E = config.num_features;
-  Binder b(file);
+  Binder b(file_ptr);
   VitWeights w;
   w.config = config;
   w.precision = precision;
   const int d = static_cast<int>(D), m = static_cast<int>(M);
-  w.patch = PackedLinear(b.take("patch_embed.proj.weight", {D, 3, P, P}),
+  w.patch = PackedLinear(b.source("patch_embed.proj.weight", {D, 3, P, P}),
                          b.take("patch_embed.proj.bias", {D}), static_cast<int>(3 * P * P), d,
                          Precision::F32);
   w.pos = b.take("pos_embed", {1, N, D});
@@ -159,17 +167,17 @@ VitWeights bind_weights(const SafeTensorsFile& file, const ModelConfig& config,
     BlockWeights k;
     k.norm1_w = b.take(p + "norm1.weight", {D});
     k.norm1_b = b.take(p + "norm1.bias", {D});
-    k.qkv = PackedLinear(b.take(p + "attn.qkv.weight", {3 * D, D}), {}, d, 3 * d, precision);
+    k.qkv = PackedLinear(b.source(p + "attn.qkv.weight", {3 * D, D}), {}, d, 3 * d, precision);
     if (b.has(p + "attn.qkv.bias"))
       throw Error(file.path() + ": tensor '" + p +
                   "attn.qkv.bias' present: this family's qkv has no bias (wrong architecture?)");
-    k.proj = PackedLinear(b.take(p + "attn.proj.weight", {D, D}), b.take(p + "attn.proj.bias", {D}),
+    k.proj = PackedLinear(b.source(p + "attn.proj.weight", {D, D}), b.take(p + "attn.proj.bias", {D}),
                           d, d, precision);
     k.norm2_w = b.take(p + "norm2.weight", {D});
     k.norm2_b = b.take(p + "norm2.bias", {D});
-    k.fc1 = PackedLinear(b.take(p + "mlp.fc1.weight", {M, D}), b.take(p + "mlp.fc1.bias", {M}), d,
+    k.fc1 = PackedLinear(b.source(p + "mlp.fc1.weight", {M, D}), b.take(p + "mlp.fc1.bias", {M}), d,
                          m, precision);
-    k.fc2 = PackedLinear(b.take(p + "mlp.fc2.weight", {D, M}), b.take(p + "mlp.fc2.bias", {D}), m,
+    k.fc2 = PackedLinear(b.source(p + "mlp.fc2.weight", {D, M}), b.take(p + "mlp.fc2.bias", {D}), m,
                          d, precision);
     w.blocks.push_back(std::move(k));
   }
@@ -179,7 +187,7 @@ VitWeights bind_weights(const SafeTensorsFile& file, const ModelConfig& config,
   // when any part of it is there, all of it must be.
   w.has_head = b.has("feature.0.weight") || b.has("feature.2.weight");
   if (w.has_head) {
-    w.feat1_w = b.take("feature.0.weight", {D, N * D});
+    w.feat1_w = LazyWeights(b.source("feature.0.weight", {D, N * D}));
     fold_batchnorm(b, "feature.1.", static_cast<int>(D), w.feat1_scale, w.feat1_shift);
     w.feat2_w = b.take("feature.2.weight", {E, D});
     fold_batchnorm(b, "feature.3.", static_cast<int>(E), w.feat2_scale, w.feat2_shift);
@@ -321,11 +329,12 @@ void head_pre_bn(const VitWeights& w, const float* tokens, int batch, float* pre
   const ModelConfig& c = w.config;
   const int D = c.embed_dim, ND = c.num_patches() * D, E = c.num_features;
   std::vector<float> mid(static_cast<size_t>(batch) * D);
+  const float* feat1 = w.feat1_w.get();
   // one image at a time: a GEMM's rounding may depend on its row count, an image's
   // embedding must not depend on its batch (and the head is a small part of the cost)
   for (int b = 0; b < batch; ++b)
     check(dnnl_sgemm('N', 'T', 1, D, ND, 1.0f, tokens + static_cast<size_t>(b) * ND, ND,
-                     w.feat1_w.data(), ND, 0.0f, mid.data() + static_cast<size_t>(b) * D, D));
+                     feat1, ND, 0.0f, mid.data() + static_cast<size_t>(b) * D, D));
   for (int b = 0; b < batch; ++b)
     for (int j = 0; j < D; ++j) {
       float& v = mid[static_cast<size_t>(b) * D + j];

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,29 @@
 #include "vitnt/vitnt.h"
 
 namespace vitnt::model {
+
+// A weight matrix converted from the mapped file the first time it is needed.
+class LazyWeights {
+ public:
+  LazyWeights() = default;
+  explicit LazyWeights(io::WeightSource src)
+      : src_(std::move(src)), state_(std::make_shared<State>()) {}
+  const float* get() const {
+    std::call_once(state_->once, [&] {
+      state_->data = src_.to_f32();
+      src_.release();
+    });
+    return state_->data.data();
+  }
+
+ private:
+  struct State {
+    std::once_flag once;
+    std::vector<float> data;
+  };
+  io::WeightSource src_;
+  std::shared_ptr<State> state_;
+};
 
 struct BlockWeights {
   std::vector<float> norm1_w, norm1_b, norm2_w, norm2_b;
@@ -25,14 +49,17 @@ struct VitWeights {
   std::vector<BlockWeights> blocks;
   std::vector<float> norm_w, norm_b;
   bool has_head = false;
-  // FR head with the BatchNorms folded into scale/shift: y = (x W^T) * scale + shift
-  std::vector<float> feat1_w, feat1_scale, feat1_shift;  // [D, N*D]
-  std::vector<float> feat2_w, feat2_scale, feat2_shift;  // [E, D]
+  // FR head with the BatchNorms folded into scale/shift: y = (x W^T) * scale + shift.
+  // feature.0 ([D, N*D], the largest tensor of all) is converted on first use only:
+  // quality-only use never pays for it.
+  LazyWeights feat1_w;
+  std::vector<float> feat1_scale, feat1_shift;       // [D]
+  std::vector<float> feat2_w, feat2_scale, feat2_shift;  // [E, D], [E]
 };
 
 // Binds every tensor of `file` to `config`. Strict: a missing tensor, a wrong shape or
 // an unused tensor (not in config.ignore_tensors) is an Error naming it.
-VitWeights bind_weights(const io::SafeTensorsFile& file, const ModelConfig& config,
+VitWeights bind_weights(std::shared_ptr<const io::SafeTensorsFile> file, const ModelConfig& config,
                         Precision precision = Precision::F32);
 
 // Reads the architecture that the tensors imply (patch, dim, depth, mlp width,

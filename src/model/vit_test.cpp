@@ -46,8 +46,7 @@ std::string bind_error(const std::vector<FakeTensor>& t, const ModelConfig& c = 
   auto p = test::temp_dir("bind") / "m.safetensors";
   test::write_bytes(p, test::f32_file(t));
   try {
-    io::SafeTensorsFile f(p.string());
-    bind_weights(f, c);
+    bind_weights(std::make_shared<const io::SafeTensorsFile>(p.string()), c);
   } catch (const Error& e) {
     return e.what();
   }
