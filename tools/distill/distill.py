@@ -17,6 +17,7 @@ import glob
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -254,7 +255,10 @@ def cmd_train(a):
     t_last_ck = time.time()
     t0, seen0 = time.time(), seen
     run_loss = 0.0
-    while True:
+    stop = []  # SIGTERM / SIGINT: finish the step, checkpoint, exit
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    while not stop:
         lr = a.lr * min(1.0, (step + 1) / a.warmup)
         for grp in opt.param_groups:
             grp["lr"] = lr
@@ -305,6 +309,7 @@ def cmd_train(a):
             break
     save_ckpt(ck_path, dict(model=model.state_dict(), ema=ema.state_dict(),
                             opt=opt.state_dict(), step=step, seen=seen, student=STUDENT))
+    print(f"checkpoint at step {step}, {seen} samples: {ck_path}", flush=True)
 
 
 # ----------------------------------------------------------------------------- export

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The measurements of docs/performance.md, in one run (stop other work first).
+# Usage: tools/bench/perf_suite.sh [VITNT_BINARY]   -> runs/perf/*.txt
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+V=${1:-build/vitnt}
+OUT=runs/perf
+SHARED=${VITNT_SHARED:-../shared}
+mkdir -p "$OUT"
+export OMP_WAIT_POLICY=PASSIVE  # for the PyTorch side; harmless for ours
+lscpu | grep -E "Model name|^CPU\(s\)|Flags" | sed 's/Flags:.*/Flags: (avx512f avx512_bf16 ...)/' > "$OUT/machine.txt"
+
+# 1. vitnt fp32 / bf16 vs PyTorch eager fp32, CVLface ViT-S and ViT-B shapes, batch 1 and 32
+/usr/bin/python3 tools/bench/compare_torch.py --vitnt "$V" --batches 1,32 --iters 5 \
+  --out "$OUT/compare.json" | tee "$OUT/compare.txt"
+
+# random ViT-B weights (F16 file) for the rest
+$V info --arch cvlface-vit-b --print-config > "$OUT/vitb.json"
+[ -f "$OUT/vitb.safetensors" ] || /usr/bin/python3 tools/reference/reference_score.py \
+  --config "$OUT/vitb.json" --random-model "$OUT/vitb.safetensors" --dtype F16
+B=(--model "$OUT/vitb.safetensors" --arch cvlface-vit-b)
+
+# 2. batch scaling and threads (ViT-B, score only, blocks 0..19)
+for p in fp32 bf16; do
+  echo "== ViT-B $p, 2 threads, batch scaling" ; $V bench "${B[@]}" --precision $p --threads 2 --batch 1 8 32 128 --iters 3
+done > "$OUT/scaling.txt"
+echo "== ViT-B fp32, 1 thread" >> "$OUT/scaling.txt"
+$V bench "${B[@]}" --threads 1 --batch 32 --iters 3 >> "$OUT/scaling.txt"
+cat "$OUT/scaling.txt"
+
+# 3. start-up (load to ready, lazy packing) and first batch, cold and warm page cache
+sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+{ /usr/bin/time -f "cold: load %e s" $V info "${B[@]}" > /dev/null; } 2>&1 | tee "$OUT/startup.txt"
+{ /usr/bin/time -f "warm: load %e s" $V info "${B[@]}" > /dev/null; } 2>&1 | tee -a "$OUT/startup.txt"
+{ /usr/bin/time -f "warm: load + first batch of 1 (packs the weights) %e s" $V bench "${B[@]}" --batch 1 --iters 1 > /dev/null; } 2>&1 | tee -a "$OUT/startup.txt"
+
+# 4. memory: peak RSS, ViT-B score-only batch 32, and RSS over a 13,000-image stream
+{ /usr/bin/time -f "peak RSS %M KB" $V bench "${B[@]}" --threads 2 --batch 32 --iters 2 > /dev/null; } 2>&1 | tee "$OUT/memory.txt"
+find "$SHARED/data/lfw112/images" -name '*.jpg' | sort > "$OUT/stream.txt"
+find "$SHARED/data/fairface112/val" -name '*.jpg' | sort >> "$OUT/stream.txt"
+find "$SHARED/data/fairface112/train" -name '*.jpg' | sort | head -4300 >> "$OUT/stream.txt"
+$V score --threads 2 -o "$OUT/stream.csv" "@$OUT/stream.txt" 2> "$OUT/stream.log" &
+pid=$!
+: > "$OUT/rss.tsv"
+t=0
+while kill -0 $pid 2>/dev/null; do
+  rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || true)
+  [ -n "$rss" ] && echo -e "$t\t$rss" >> "$OUT/rss.tsv"
+  sleep 1; t=$((t + 1))
+done
+wait $pid || true
+tail -1 "$OUT/stream.log" | tee -a "$OUT/memory.txt"
+awk 'NR==1{first=$2} {if($2>max)max=$2; last=$2} END {printf "RSS over the stream (default model): first %d KB, max %d KB, last %d KB, %d samples\n", first, max, last, NR}' "$OUT/rss.tsv" | tee -a "$OUT/memory.txt"
+
+# 5. end to end vs pure inference (default model, aligned JPEGs, batch 32)
+$V bench --threads 2 --batch 32 --iters 5 | tee "$OUT/e2e.txt"
+$V score --threads 2 -o "$OUT/e2e.csv" "$SHARED/data/lfw112/images" 2>&1 | tail -1 | tee -a "$OUT/e2e.txt"
