@@ -38,7 +38,7 @@ sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 { /usr/bin/time -f "peak RSS %M KB" $V bench "${B[@]}" --threads 2 --batch 32 --iters 2 > /dev/null; } 2>&1 | tee "$OUT/memory.txt"
 find "$SHARED/data/lfw112/images" -name '*.jpg' | sort > "$OUT/stream.txt"
 find "$SHARED/data/fairface112/val" -name '*.jpg' | sort >> "$OUT/stream.txt"
-find "$SHARED/data/fairface112/train" -name '*.jpg' | sort | head -4300 >> "$OUT/stream.txt"
+find "$SHARED/data/fairface112/train" -name '*.jpg' | sort | sed -n 1,4300p >> "$OUT/stream.txt"
 $V score --threads 2 -o "$OUT/stream.csv" "@$OUT/stream.txt" 2> "$OUT/stream.log" &
 pid=$!
 : > "$OUT/rss.tsv"
