@@ -29,10 +29,13 @@ score vitnt-uniform "$MODEL" --aggregation uniform
 score vitnt-attention-all "$MODEL" --aggregation attention-all
 DEPTH=$($V info --model "$MODEL" --print-config | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['depth'])")
 score vitnt-all-blocks "$MODEL" --blocks "0:$((DEPTH - 1))"
+score vitnt-early-half "$MODEL" --blocks "0:$((DEPTH / 2 - 1))"
+score vitnt-late-half "$MODEL" --blocks "$((DEPTH / 2)):$((DEPTH - 1))"
 score embedding-norm "$MODEL" --method embedding-norm
 score ser-fiq "$MODEL" --method ser-fiq --serfiq-passes 10
 QUAL=(-q vitnt="$OUT/q_vitnt.csv" -q vitnt-uniform="$OUT/q_vitnt-uniform.csv"
       -q vitnt-attention-all="$OUT/q_vitnt-attention-all.csv" -q vitnt-all-blocks="$OUT/q_vitnt-all-blocks.csv"
+      -q vitnt-early-half="$OUT/q_vitnt-early-half.csv" -q vitnt-late-half="$OUT/q_vitnt-late-half.csv"
       -q embedding-norm="$OUT/q_embedding-norm.csv" -q ser-fiq="$OUT/q_ser-fiq.csv")
 if [ -n "$CONTROL" ]; then
   score vitnt-random-init "$CONTROL"
