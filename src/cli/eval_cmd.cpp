@@ -62,28 +62,7 @@ std::map<std::string, double> read_quality_file(const std::string& path) {
       q[key(j["path"].get<std::string>())] = j["quality"].get<double>();
       continue;
     }
-    std::vector<std::string> t;
-    {
-      std::string cur;
-      bool quoted = false;
-      for (size_t i = 0; i < line.size(); ++i) {
-        char ch = line[i];
-        if (quoted) {
-          if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"')
-            cur += '"', ++i;
-          else if (ch == '"')
-            quoted = false;
-          else
-            cur += ch;
-        } else if (ch == '"')
-          quoted = true;
-        else if (ch == ',')
-          t.push_back(cur), cur.clear();
-        else if (ch != '\r')
-          cur += ch;
-      }
-      t.push_back(cur);
-    }
+    const std::vector<std::string> t = eval::split_csv(line);
     if (path_col < 0) {
       for (size_t i = 0; i < t.size(); ++i) {
         if (t[i] == "path") path_col = static_cast<int>(i);

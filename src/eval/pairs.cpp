@@ -19,6 +19,8 @@ std::string lfw_path(const std::string& root, const std::string& name, int idx) 
   return (fs::path(root) / name / (name + buf)).string();
 }
 
+}  // namespace
+
 std::vector<std::string> split_csv(const std::string& line) {
   std::vector<std::string> out;
   std::string cur;
@@ -45,7 +47,6 @@ std::vector<std::string> split_csv(const std::string& line) {
   return out;
 }
 
-}  // namespace
 
 std::vector<Pair> read_pairs(const std::string& path, const std::string& root) {
   std::ifstream f(path);

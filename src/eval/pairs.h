@@ -19,6 +19,9 @@ struct Pair {
 // CSV: header optional; rows "a,b,genuine[,score[,fold]]" with genuine 1/0 (or true/false);
 // relative paths are taken relative to ROOT when ROOT is given.
 // Errors name the file and line.
+// One CSV line into fields (RFC 4180 quoting; a trailing CR dropped).
+std::vector<std::string> split_csv(const std::string& line);
+
 std::vector<Pair> read_pairs(const std::string& path, const std::string& images_root);
 
 }  // namespace vitnt::eval
