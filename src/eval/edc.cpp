@@ -65,8 +65,9 @@ std::vector<double> fold_accuracies(const std::vector<double>& scores,
   for (int f = 0; f < folds; ++f) {
     // best threshold on the other folds: sweep the sorted scores
     std::vector<std::pair<double, bool>> train;
+    // one fold only (pairs without folds): the threshold is fitted in-sample
     for (size_t i = 0; i < scores.size(); ++i)
-      if (fold[i] != f) train.push_back({scores[i], genuine[i]});
+      if (fold[i] != f || folds == 1) train.push_back({scores[i], genuine[i]});
     std::sort(train.begin(), train.end());
     size_t pos = 0;
     for (auto& p : train) pos += p.second;

@@ -30,7 +30,8 @@ EdcCurve edc(const std::vector<double>& genuine_scores, const std::vector<double
 double pauc(const EdcCurve& curve, double max_r);
 
 // 10-fold style verification accuracy: for each fold, the threshold that maximises
-// accuracy on the other folds, applied to the fold. Returns per-fold accuracies.
+// accuracy on the other folds, applied to the fold (with a single fold: fitted on it,
+// in-sample). Returns per-fold accuracies.
 std::vector<double> fold_accuracies(const std::vector<double>& scores,
                                     const std::vector<bool>& genuine, const std::vector<int>& fold);
 

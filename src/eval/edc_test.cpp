@@ -46,6 +46,10 @@ TEST(Edc, FoldAccuracy) {
   ASSERT_EQ(acc.size(), 2u);
   EXPECT_DOUBLE_EQ(acc[0], 1.0);
   EXPECT_DOUBLE_EQ(acc[1], 1.0);
+  // a single fold: best in-sample threshold (0.5 separates the classes perfectly)
+  auto one = fold_accuracies(s, g, {0, 0, 0, 0, 0, 0});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_DOUBLE_EQ(one[0], 1.0);
 }
 
 }  // namespace
