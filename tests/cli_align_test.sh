@@ -140,7 +140,7 @@ PY
 
 # 4. score --detect: the same numbers as scoring the aligned (lossless) crops
 mkdir -p "$WORK/few"
-find "$RAW/lfw" -name '*.jpg' | sort | head -12 | xargs -I{} cp {} "$WORK/few/"
+find "$RAW/lfw" -name '*.jpg' | sort | sed -n 1,12p | xargs -I{} cp {} "$WORK/few/"
 cp "$RAW/other/coffee.png" "$RAW/other/group1.jpg" "$WORK/few/"
 set +e
 "$VITNT" score --detect --detector-model "$DET" --faces all --threads 2 --batch 5 \

@@ -10,4 +10,4 @@ SHARED=${VITNT_SHARED:-../shared}
 if [ $# -eq 0 ]; then set -- "$SHARED/data/lfw112/images"; fi
 build/vitnt score --patch-map -o scores.csv "$@"
 echo "lowest-quality faces:"
-tail -n +2 scores.csv | sort -t, -k2,2g | head -5 | cut -d, -f1,2
+tail -n +2 scores.csv | sort -t, -k2,2g | sed -n 1,5p | cut -d, -f1,2

@@ -57,4 +57,4 @@ run_eval lfw_degraded_edgeface runs/lfw_degraded/pairs.csv "" "${EDGE[@]}"
 run_eval lfw_degraded_frfeature runs/lfw_degraded/pairs.csv "" "${TEACHER[@]}"
 # the ViT's own verification accuracy on LFW (its embeddings as the comparison model)
 $V eval --pairs "$SHARED/data/lfw112/pairs.txt" --images-root "$SHARED/data/lfw112/images" \
-  --fr vit --model "$MODEL" --no-report -o "$OUT/lfw_vit_fr" | head -1
+  --fr vit --model "$MODEL" --no-report -o "$OUT/lfw_vit_fr" | sed -n 1p
