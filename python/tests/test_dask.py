@@ -8,7 +8,6 @@ Exit 77 (skipped) when the LFW crops of the shared folder are missing.
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
 
@@ -16,6 +15,7 @@ import numpy as np
 
 import vitnt
 import vitnt.dask as vd
+from test_setup import setup
 
 
 def check(cond, what):
@@ -27,15 +27,7 @@ def check(cond, what):
 def main():
     # Everything runs here: the spawned worker processes import this file as
     # __mp_main__, and must not run the test again.
-    VITNT, SRC, WORK = sys.argv[1:4]
-    SHARED = os.environ.get("VITNT_SHARED", os.path.join(SRC, "..", "shared"))
-    LFW = os.path.join(SHARED, "data", "lfw112", "images")
-    MODEL = os.path.join(SRC, "models", "vitnt-s16.safetensors")
-    if not os.path.isdir(LFW):
-        print(f"SKIP: {LFW} missing (set VITNT_SHARED to the shared folder)")
-        sys.exit(77)
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
+    VITNT, SRC, WORK, LFW, MODEL = setup(sys.argv)
 
     # 100 real crops, three bad inputs among them (in partitions 0, 2 and 4 of 20 each)
     good = sorted(os.path.join(d, f) for d, _, fs in os.walk(LFW) for f in fs if f.endswith(".jpg"))

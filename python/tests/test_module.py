@@ -10,7 +10,6 @@ import ast
 import csv
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,15 +20,9 @@ import numpy as np
 
 import vitnt
 
-VITNT, SRC, WORK = sys.argv[1:4]
-SHARED = os.environ.get("VITNT_SHARED", os.path.join(SRC, "..", "shared"))
-LFW = os.path.join(SHARED, "data", "lfw112", "images")
-MODEL = os.path.join(SRC, "models", "vitnt-s16.safetensors")
-if not os.path.isdir(LFW):
-    print(f"SKIP: {LFW} missing (set VITNT_SHARED to the shared folder)")
-    sys.exit(77)
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
+from test_setup import setup  # noqa: E402
+
+VITNT, SRC, WORK, LFW, MODEL = setup(sys.argv)
 
 
 def lfw_images(n, step):

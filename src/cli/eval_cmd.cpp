@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "cli/commands.h"
 #include "eval/edc.h"
@@ -38,10 +39,15 @@ struct EvalArgs {
   bool log_fnmr = false, no_report = false;
 };
 
-std::string key(const std::string& p) {
+// The identity of an image across pairs and quality files: its canonical path, worked
+// out once per distinct path (the lookups run per pair, method and FMR).
+const std::string& key(const std::string& p) {
+  static std::unordered_map<std::string, std::string> cache;
+  auto it = cache.find(p);
+  if (it != cache.end()) return it->second;
   std::error_code ec;
   auto k = fs::weakly_canonical(p, ec);
-  return ec ? p : k.string();
+  return cache.emplace(p, ec ? p : k.string()).first->second;
 }
 
 // path -> quality from a `vitnt score` CSV/JSONL or any "path,quality" CSV.

@@ -39,7 +39,6 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for kind in DEGRADATIONS:
-            rng = np.random.default_rng(0)
             for s in SEVERITIES:
                 for i, f in enumerate(files):
                     img = cv2.imread(f)
