@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "io/safetensors.h"
 #include "model/vit.h"
@@ -12,8 +13,18 @@
 namespace vitnt {
 
 namespace {
-// Images are processed in chunks of this many; chunking never changes a result.
-constexpr int kChunk = 32;
+// Images go through the network in chunks of about this many token rows: enough rows
+// for the GEMMs to run at full speed, few enough that the activations stay small
+// (docs/performance.md measures both). VITNT_CHUNK_ROWS overrides it. Chunking never
+// changes a result.
+int chunk_images(int tokens_per_image) {
+  static const int rows = [] {
+    const char* v = std::getenv("VITNT_CHUNK_ROWS");
+    const int n = v ? std::atoi(v) : 0;
+    return n > 0 ? n : 2048;
+  }();
+  return std::max(1, rows / tokens_per_image);
+}
 
 bool file_exists(const std::string& p) {
   struct stat st {};
@@ -93,8 +104,9 @@ std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
   omp_set_num_threads(impl_->threads);
   std::vector<FaceScore> out(images.size());
   std::vector<float> emb, norms, serfiq;
-  for (size_t start = 0; start < images.size(); start += kChunk) {
-    const int n = static_cast<int>(std::min<size_t>(kChunk, images.size() - start));
+  const size_t chunk = chunk_images(c.num_patches());
+  for (size_t start = 0; start < images.size(); start += chunk) {
+    const int n = static_cast<int>(std::min(chunk, images.size() - start));
     quality::TrajectoryScorer scorer(impl_->weights, n, s);
     model::HeadRequest hr;
     if (head) {

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <set>
+#include <thread>
 
 #include "vitnt/vitnt.h"
 
@@ -113,6 +114,33 @@ TEST(Golden, IndependentOfBatchSizeAndThreads) {
       EXPECT_EQ(all[k].patch_quality, single[0].patch_quality);
       EXPECT_EQ(all[k].embedding, single[0].embedding);
     }
+  }
+}
+
+// One Model scored from several threads at once (the Python module releases the GIL,
+// Dask runs threads): every call gives what it gives alone, fp32 and bf16.
+TEST(Golden, ConcurrentCallsOnOneModelAgree) {
+  const Golden& g = golden();
+  const auto& m = g.j["models"][1];
+  std::vector<ImageView> many;
+  for (int k = 0; k < 5; ++k) many.insert(many.end(), g.views.begin(), g.views.end());
+  ScoreOptions o;
+  o.embedding = true;
+  for (Precision p : {Precision::F32, Precision::BF16}) {
+    LoadOptions lo;
+    lo.precision = p;
+    lo.threads = 2;
+    Model model = Model::load(m["weights"], load_model_config(m["config"]), lo);
+    const auto alone = model.score(many, o);
+    std::vector<std::vector<FaceScore>> got(3);
+    std::vector<std::thread> threads;
+    for (auto& r : got) threads.emplace_back([&] { r = model.score(many, o); });
+    for (auto& t : threads) t.join();
+    for (const auto& r : got)
+      for (size_t i = 0; i < many.size(); ++i) {
+        EXPECT_EQ(r[i].quality, alone[i].quality) << "image " << i;
+        EXPECT_EQ(r[i].embedding, alone[i].embedding) << "image " << i;
+      }
   }
 }
 

@@ -12,14 +12,16 @@ const dnnl::engine& cpu_engine() {
   return e;
 }
 
-void to_bf16(const float* x, uint16_t* y, size_t n) {
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t b;
-    std::memcpy(&b, &x[i], 4);
-    b += 0x7fff + ((b >> 16) & 1);  // round to nearest even (inputs are finite)
-    y[i] = static_cast<uint16_t>(b >> 16);
-  }
+dnnl::primitive_attr user_scratchpad_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::memory thread_scratchpad(const dnnl::memory::desc& scratchpad_desc) {
+  static thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < scratchpad_desc.get_size()) buffer.resize(scratchpad_desc.get_size());
+  return dnnl::memory(scratchpad_desc, cpu_engine(), buffer.data());
 }
 
 PackedLinear::PackedLinear(io::WeightSource w, const std::vector<float>& bias, int in, int out,
@@ -42,13 +44,13 @@ const PackedLinear::Entry& PackedLinear::entry(int rows, Epilogue e, bool bf16_o
   dnnl::post_ops ops;
   if (e == Epilogue::BiasRelu6) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, 0.0f, 6.0f);
   if (e == Epilogue::BiasResidual) ops.append_sum(1.0f);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = user_scratchpad_attr();
   attr.set_post_ops(ops);
   const bool with_bias = e != Epilogue::None && bias_;
   auto d = with_bias ? dnnl::matmul::desc(src, wany, bias_.get_desc(), dst)
                      : dnnl::matmul::desc(src, wany, dst);
   dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
-  Entry en{dnnl::matmul(pd), src, dst, {}};
+  Entry en{dnnl::matmul(pd), src, dst, pd.scratchpad_desc(), {}};
   // weights packed once per layout the primitives ask for
   for (auto& [desc, mem] : packed_)
     if (desc == pd.weights_desc()) en.weights = mem;
@@ -71,7 +73,10 @@ void PackedLinear::run(const void* x, int rows, void* y, Epilogue e, bool bf16_o
   dnnl::memory src(en.src, cpu_engine(), const_cast<void*>(x));
   dnnl::memory dst(en.dst, cpu_engine(), y);
   std::unordered_map<int, dnnl::memory> args = {
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, en.weights}, {DNNL_ARG_DST, dst}};
+      {DNNL_ARG_SRC, src},
+      {DNNL_ARG_WEIGHTS, en.weights},
+      {DNNL_ARG_DST, dst},
+      {DNNL_ARG_SCRATCHPAD, thread_scratchpad(en.scratchpad)}};
   if (e != Epilogue::None && bias_) args[DNNL_ARG_BIAS] = bias_;
   dnnl::stream s(cpu_engine());
   en.prim.execute(s, args);

@@ -19,6 +19,13 @@ enum class Epilogue { None, Bias, BiasRelu6, BiasResidual };
 // The one CPU engine of the process.
 const dnnl::engine& cpu_engine();
 
+// Primitive attributes every primitive of ours uses: a scratchpad we provide. With the
+// library's own (shared) scratchpad a primitive must run on the thread that created it;
+// ours run on OpenMP workers and on whichever thread calls Model::score.
+dnnl::primitive_attr user_scratchpad_attr();
+// A scratchpad for `pd` owned by the calling thread (grown as needed, reused).
+dnnl::memory thread_scratchpad(const dnnl::memory::desc& scratchpad_desc);
+
 class PackedLinear {
  public:
   PackedLinear() = default;
@@ -46,7 +53,7 @@ class PackedLinear {
   };
   struct Entry {
     dnnl::matmul prim;
-    dnnl::memory::desc src, dst;
+    dnnl::memory::desc src, dst, scratchpad;
     dnnl::memory weights;  // packed for this primitive
   };
   const Entry& entry(int rows, Epilogue e, bool bf16_out) const;
@@ -59,8 +66,5 @@ class PackedLinear {
   mutable std::map<Key, Entry> cache_;
   mutable std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> packed_;
 };
-
-// float -> bf16 (round to nearest even) and back, for activations.
-void to_bf16(const float* x, uint16_t* y, size_t n);
 
 }  // namespace vitnt::model

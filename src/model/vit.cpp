@@ -1,5 +1,7 @@
 #include "model/vit.h"
 
+#include "model/kernels.h"
+
 #include <dnnl.h>
 #include <omp.h>
 
@@ -196,28 +198,10 @@ VitWeights bind_weights(std::shared_ptr<const SafeTensorsFile> file_ptr,
   return w;
 }
 
-void layer_norm_row(const float* x, float* y, int d, const float* gamma, const float* beta) {
-  float mean = 0;
-  for (int i = 0; i < d; ++i) mean += x[i];
-  mean /= d;
-  float var = 0;
-  for (int i = 0; i < d; ++i) var += (x[i] - mean) * (x[i] - mean);
-  const float inv = 1.0f / std::sqrt(var / d + 1e-5f);
-  for (int i = 0; i < d; ++i) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
-}
-
 namespace {
 
 void check(dnnl_status_t s) {
   if (s != dnnl_success) throw Error("oneDNN sgemm failed with status " + std::to_string(s));
-}
-
-void layer_norm_rows(const float* x, float* y, int rows, int d, const std::vector<float>& g,
-                     const std::vector<float>& b) {
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r)
-    layer_norm_row(x + static_cast<size_t>(r) * d, y + static_cast<size_t>(r) * d, d, g.data(),
-                   b.data());
 }
 
 // im2col straight from the 8-bit images into [B*N, 3*P*P] in the conv weight's
@@ -245,17 +229,38 @@ void patchify(const ModelConfig& c, const ImageView* images, int batch, float* o
 }
 
 struct Workspace {
-  std::vector<float> x, y, wide, attn_out, attention;
-  std::vector<uint16_t> y16, a16, wide16;  // bf16 GEMM inputs (Precision::BF16 only)
+  std::vector<float> x;  // the residual stream [rows, D], always fp32
+  // GEMM inputs and intermediates: the float vectors in fp32, the uint16 ones (bf16)
+  // in Precision::BF16; the patch embedding and the head always use the float `y`
+  std::vector<float> y, wide, attn_out, attention;
+  std::vector<uint16_t> y16, wide16, attn_out16;
   bool bf16 = false;
 
-  // The GEMM input for float activations `src`: itself, or its bf16 copy in `tmp`.
-  const void* gemm_input(const std::vector<float>& src, std::vector<uint16_t>& tmp, size_t n) {
-    if (!bf16) return src.data();
-    to_bf16(src.data(), tmp.data(), n);
-    return tmp.data();
+  void* pick(std::vector<float>& f, std::vector<uint16_t>& h) {
+    return bf16 ? static_cast<void*>(h.data()) : static_cast<void*>(f.data());
   }
 };
+
+// LN(x) for every row into the next GEMM's input (y or, converted in the same pass, y16).
+const void* layer_norm_rows(const std::vector<float>& x, int rows, int d,
+                            const std::vector<float>& g, const std::vector<float>& b,
+                            Workspace& ws) {
+#pragma omp parallel
+  {
+    std::vector<float> row(ws.bf16 ? d : 0);
+#pragma omp for schedule(static)
+    for (int r = 0; r < rows; ++r) {
+      const size_t at = static_cast<size_t>(r) * d;
+      if (!ws.bf16) {
+        layer_norm_row(x.data() + at, ws.y.data() + at, d, g.data(), b.data());
+      } else {
+        layer_norm_row(x.data() + at, row.data(), d, g.data(), b.data());
+        to_bf16_row(row.data(), ws.y16.data() + at, d);
+      }
+    }
+  }
+  return ws.pick(ws.y, ws.y16);
+}
 
 // x += Proj(MHSA(LN1(x))); optionally the per-image attention weights w_j.
 void attention_block(const ModelConfig& c, const BlockWeights& k, int batch, Workspace& ws,
@@ -263,38 +268,67 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, int batch, Wor
   const int N = c.num_patches(), D = c.embed_dim, H = c.num_heads, hd = D / H;
   const int rows = batch * N;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  layer_norm_rows(ws.x.data(), ws.y.data(), rows, D, k.norm1_w, k.norm1_b);
-  float* qkv = ws.wide.data();  // [rows, 3D]: q | k | v, each heads x head_dim
-  k.qkv.run(ws.gemm_input(ws.y, ws.y16, static_cast<size_t>(rows) * D), rows, qkv, Epilogue::None);
+  const size_t esize = ws.bf16 ? 2 : 4;
+  // [rows, 3D]: q | k | v, each heads x head_dim; bf16 straight from the GEMM in bf16
+  auto* qkv = static_cast<char*>(ws.pick(ws.wide, ws.wide16));
+  auto* out = static_cast<char*>(ws.pick(ws.attn_out, ws.attn_out16));
+  k.qkv.run(layer_norm_rows(ws.x, rows, D, k.norm1_w, k.norm1_b, ws), rows, qkv, Epilogue::None,
+            ws.bf16);
   // per (image, head) column sums of the softmax, reduced over heads afterwards in a
   // fixed order so the result does not depend on threading
   std::vector<float> colsum(want_weights ? static_cast<size_t>(batch) * H * N : 0);
+  // S = scale Q K^T and O = softmax(S) V per (image, head), on oneDNN matmul primitives
+  // over strided views of the qkv rows (far faster than sgemm for these shapes);
+  // creating them per call hits oneDNN's primitive cache. S and the softmax stay fp32;
+  // in bf16 the probabilities are rounded to bf16 for the second product.
+  using dt = dnnl::memory::data_type;
+  const dt adt = ws.bf16 ? dt::bf16 : dt::f32;
+  const dnnl::memory::desc q_md({N, hd}, adt, {3 * D, 1}), kt_md({hd, N}, adt, {1, 3 * D}),
+      s_md({N, N}, dt::f32, {N, 1}), p_md({N, N}, adt, {N, 1}), v_md({N, hd}, adt, {3 * D, 1}),
+      o_md({N, hd}, adt, {D, 1});
+  dnnl::primitive_attr scaled = user_scratchpad_attr();
+  scaled.set_output_scales(0, {scale});
+  const dnnl::matmul::primitive_desc scores_pd(dnnl::matmul::desc(q_md, kt_md, s_md), scaled,
+                                               cpu_engine()),
+      mix_pd(dnnl::matmul::desc(p_md, v_md, o_md), user_scratchpad_attr(), cpu_engine());
+  const dnnl::matmul scores(scores_pd), mix(mix_pd);
 #pragma omp parallel
   {
     std::vector<float> s(static_cast<size_t>(N) * N);
+    std::vector<uint16_t> p16(ws.bf16 ? s.size() : 0);
+    dnnl::stream stream(cpu_engine());
+    dnnl::memory s_mem(s_md, cpu_engine(), s.data());
+    dnnl::memory p_mem = ws.bf16 ? dnnl::memory(p_md, cpu_engine(), p16.data()) : s_mem;
+    // one scratchpad serves both products (they run one after the other)
+    const dnnl::memory::desc pad_md = scores_pd.scratchpad_desc().get_size() >
+                                              mix_pd.scratchpad_desc().get_size()
+                                          ? scores_pd.scratchpad_desc()
+                                          : mix_pd.scratchpad_desc();
+    const dnnl::memory pad = thread_scratchpad(pad_md);
 #pragma omp for schedule(static)
     for (int bh = 0; bh < batch * H; ++bh) {
       const int b = bh / H, h = bh % H;
-      const float* q = qkv + static_cast<size_t>(b) * N * 3 * D + h * hd;
-      const float* kk = q + D;
-      const float* v = q + 2 * D;
-      check(dnnl_sgemm('N', 'T', N, N, hd, scale, q, 3 * D, kk, 3 * D, 0.0f, s.data(), N));
+      char* q = qkv + (static_cast<size_t>(b) * N * 3 * D + h * hd) * esize;
+      char* o = out + (static_cast<size_t>(b) * N * D + h * hd) * esize;
+      scores.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(q_md, cpu_engine(), q)},
+                              {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md, cpu_engine(), q + D * esize)},
+                              {DNNL_ARG_DST, s_mem},
+                              {DNNL_ARG_SCRATCHPAD, pad}});
       for (int i = 0; i < N; ++i) {
         float* r = s.data() + static_cast<size_t>(i) * N;
-        float mx = r[0];
-        for (int j = 1; j < N; ++j) mx = std::max(mx, r[j]);
-        float sum = 0;
-        for (int j = 0; j < N; ++j) sum += (r[j] = std::exp(r[j] - mx));
-        const float inv = 1.0f / sum;
-        for (int j = 0; j < N; ++j) r[j] *= inv;
+        softmax_row(r, N);
+        if (ws.bf16) to_bf16_row(r, p16.data() + static_cast<size_t>(i) * N, N);
       }
       if (want_weights) {
         float* cs = colsum.data() + static_cast<size_t>(bh) * N;
         for (int i = 0; i < N; ++i)
           for (int j = 0; j < N; ++j) cs[j] += s[static_cast<size_t>(i) * N + j];
       }
-      check(dnnl_sgemm('N', 'N', N, hd, N, 1.0f, s.data(), N, v, 3 * D, 0.0f,
-                       ws.attn_out.data() + static_cast<size_t>(b) * N * D + h * hd, D));
+      mix.execute(stream,
+                  {{DNNL_ARG_SRC, p_mem},
+                   {DNNL_ARG_WEIGHTS, dnnl::memory(v_md, cpu_engine(), q + 2 * D * esize)},
+                   {DNNL_ARG_DST, dnnl::memory(o_md, cpu_engine(), o)},
+                   {DNNL_ARG_SCRATCHPAD, pad}});
     }
   }
   if (want_weights) {
@@ -308,18 +342,15 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, int batch, Wor
       for (int j = 0; j < N; ++j) w[j] = static_cast<float>(w[j] / total);
     }
   }
-  k.proj.run(ws.gemm_input(ws.attn_out, ws.a16, static_cast<size_t>(rows) * D), rows, ws.x.data(),
-             Epilogue::BiasResidual);
+  k.proj.run(out, rows, ws.x.data(), Epilogue::BiasResidual);
 }
 
-// x += FC2(ReLU6(FC1(LN2(x))))
+// x += FC2(ReLU6(FC1(LN2(x)))); in bf16 FC1's epilogue writes the hidden layer in bf16
 void mlp_block(const ModelConfig& c, const BlockWeights& k, int batch, Workspace& ws) {
   const int N = c.num_patches(), D = c.embed_dim;
   const int rows = batch * N;
-  layer_norm_rows(ws.x.data(), ws.y.data(), rows, D, k.norm2_w, k.norm2_b);
-  // in bf16 the hidden activations are produced in bf16 directly by FC1's epilogue
-  void* hid = ws.bf16 ? static_cast<void*>(ws.wide16.data()) : ws.wide.data();
-  k.fc1.run(ws.gemm_input(ws.y, ws.y16, static_cast<size_t>(rows) * D), rows, hid,
+  void* hid = ws.pick(ws.wide, ws.wide16);
+  k.fc1.run(layer_norm_rows(ws.x, rows, D, k.norm2_w, k.norm2_b, ws), rows, hid,
             Epilogue::BiasRelu6, ws.bf16);
   k.fc2.run(hid, rows, ws.x.data(), Epilogue::BiasResidual);
 }
@@ -409,17 +440,27 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
   const ModelConfig& c = w.config;
   const int N = c.num_patches(), D = c.embed_dim, P = c.patch_size, M = c.mlp_hidden();
   const int rows = batch * N;
-  Workspace ws;
-  ws.x.resize(static_cast<size_t>(rows) * D);
-  ws.y.resize(static_cast<size_t>(rows) * std::max(D, 3 * P * P));
-  ws.wide.resize(static_cast<size_t>(rows) * std::max(3 * D, M));
-  ws.attn_out.resize(static_cast<size_t>(rows) * D);
-  ws.attention.resize(static_cast<size_t>(batch) * N);
+  // One workspace per calling thread, reused across calls: buffers only grow, and a
+  // later call with the same shapes allocates (and page-faults) nothing.
+  // (`ws` is a plain reference so OpenMP workers see this thread's workspace, not
+  // their own thread_local one)
+  static thread_local Workspace workspace;
+  Workspace& ws = workspace;
+  auto fit = [](auto& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  };
+  const size_t wide = static_cast<size_t>(rows) * std::max(3 * D, M);
   ws.bf16 = w.precision == Precision::BF16;
+  fit(ws.x, static_cast<size_t>(rows) * D);
+  fit(ws.y, static_cast<size_t>(rows) * std::max(D, 3 * P * P));
+  fit(ws.attention, static_cast<size_t>(batch) * N);
   if (ws.bf16) {
-    ws.y16.resize(static_cast<size_t>(rows) * D);
-    ws.a16.resize(static_cast<size_t>(rows) * D);
-    ws.wide16.resize(static_cast<size_t>(rows) * M);
+    fit(ws.y16, static_cast<size_t>(rows) * D);
+    fit(ws.wide16, wide);
+    fit(ws.attn_out16, static_cast<size_t>(rows) * D);
+  } else {
+    fit(ws.wide, wide);
+    fit(ws.attn_out, static_cast<size_t>(rows) * D);
   }
 
   // patch embedding (+ bias in the epilogue) + position embedding
@@ -442,7 +483,10 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
   }
   if (!head.wanted()) return;
   if (!w.has_head) throw Error("this model file has no FR head (feature.*): no embedding");
-  layer_norm_rows(ws.x.data(), ws.y.data(), rows, D, w.norm_w, w.norm_b);
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; ++r)
+    layer_norm_row(ws.x.data() + static_cast<size_t>(r) * D, ws.y.data() + static_cast<size_t>(r) * D,
+                   D, w.norm_w.data(), w.norm_b.data());
   run_head(w, ws.y.data(), batch, head);
 }
 

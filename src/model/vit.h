@@ -92,7 +92,4 @@ struct HeadRequest {
 void forward(const VitWeights& w, const ImageView* images, int batch, int last_block,
              BlockObserver* observer, const HeadRequest& head);
 
-// LayerNorm of one row of D values (eps 1e-5), in place allowed.
-void layer_norm_row(const float* x, float* y, int d, const float* gamma, const float* beta);
-
 }  // namespace vitnt::model

@@ -1,6 +1,9 @@
 #include "quality/vitnt_score.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "model/kernels.h"
 
 namespace vitnt::quality {
 
@@ -15,7 +18,6 @@ TrajectoryScorer::TrajectoryScorer(const model::VitWeights& w, int batch, const 
       D_(w.config.embed_dim),
       s_(s),
       prev_(static_cast<size_t>(batch) * N_ * D_),
-      cur_(prev_.size()),
       dist_sum_(static_cast<size_t>(batch) * N_, 0.0),
       attention_(static_cast<size_t>(batch) * N_, 0.0) {}
 
@@ -35,24 +37,21 @@ void TrajectoryScorer::after_block(int block, const float* tokens, const float* 
   if (block < s_.first_block || block > s_.last_block) return;
   const bool have_prev = block > s_.first_block;
   const int D = D_;
-  // One pass per token: final LayerNorm, L2 normalisation, distance to the previous.
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < batch_ * N_; ++r) {
-    float* z = cur_.data() + static_cast<size_t>(r) * D;
-    model::layer_norm_row(tokens + static_cast<size_t>(r) * D, z, D, w_.norm_w.data(),
-                          w_.norm_b.data());
-    double sq = 0;
-    for (int j = 0; j < D; ++j) sq += static_cast<double>(z[j]) * z[j];
-    const float inv = static_cast<float>(1.0 / std::max(std::sqrt(sq), 1e-12));
-    for (int j = 0; j < D; ++j) z[j] *= inv;
-    if (have_prev) {
-      const float* p = prev_.data() + static_cast<size_t>(r) * D;
-      double d2 = 0;
-      for (int j = 0; j < D; ++j) d2 += static_cast<double>(z[j] - p[j]) * (z[j] - p[j]);
-      dist_sum_[r] += std::sqrt(d2);
+  // One pass per token: final LayerNorm, L2 normalisation, distance to the previous
+  // block's token, which it then replaces (row r's previous value serves only row r).
+#pragma omp parallel
+  {
+    std::vector<float> z(D);
+#pragma omp for schedule(static)
+    for (int r = 0; r < batch_ * N_; ++r) {
+      model::layer_norm_row(tokens + static_cast<size_t>(r) * D, z.data(), D, w_.norm_w.data(),
+                            w_.norm_b.data());
+      model::l2_normalize_row(z.data(), D);
+      float* p = prev_.data() + static_cast<size_t>(r) * D;
+      if (have_prev) dist_sum_[r] += model::distance(z.data(), p, D);
+      std::copy(z.begin(), z.end(), p);
     }
   }
-  prev_.swap(cur_);
   if (attention) {
     for (size_t i = 0; i < attention_.size(); ++i) attention_[i] += attention[i];
     ++attention_blocks_;

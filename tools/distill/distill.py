@@ -221,6 +221,16 @@ def save_ckpt(path, state):
     os.replace(tmp, path)
 
 
+def decay_factor(seen, a):
+    """Linear decay from the plateau to lr_min_ratio between --decay-start and
+    --decay-end (samples seen). A function of `seen` only, so a resumed run (or one
+    resumed with a later --decay-end) continues the same schedule."""
+    if not a.decay_end or seen <= a.decay_start:
+        return 1.0
+    t = min(1.0, (seen - a.decay_start) / max(1, a.decay_end - a.decay_start))
+    return 1.0 - t * (1.0 - a.lr_min_ratio)
+
+
 def cmd_train(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -259,7 +269,7 @@ def cmd_train(a):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     while not stop:
-        lr = a.lr * min(1.0, (step + 1) / a.warmup)
+        lr = a.lr * min(1.0, (step + 1) / a.warmup) * decay_factor(seen, a)
         for grp in opt.param_groups:
             grp["lr"] = lr
         idx = torch.randint(0, len(images), (a.batch,), generator=g)
@@ -448,6 +458,11 @@ def main():
     q.add_argument("--batch", type=int, default=128)
     q.add_argument("--lr", type=float, default=1e-3)
     q.add_argument("--warmup", type=int, default=1000)
+    q.add_argument("--decay-start", type=int, default=0,
+                   help="samples seen where the linear lr decay starts")
+    q.add_argument("--decay-end", type=int, default=0,
+                   help="samples seen where it reaches lr * --lr-min-ratio (0: no decay)")
+    q.add_argument("--lr-min-ratio", type=float, default=0.02)
     q.add_argument("--ema", type=float, default=0.999)
     q.add_argument("--rel", type=float, default=1.0)
     q.add_argument("--bf16", action="store_true")
