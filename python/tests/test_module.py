@@ -116,6 +116,16 @@ check(one.quality[0] == a.quality[5] and one.embedding is None and one.patch_map
       "batch of one / threads=1 differs")
 check(len(model.score(rgb[:0])) == 0 and len(model.score([])) == 0, "empty inputs")
 
+# bf16 (AVX512-BF16 GEMMs): the CLI's --precision bf16, close to fp32
+ref_b = cli(["--precision", "bf16", "@" + os.path.join(WORK, "list.txt")],
+            os.path.join(WORK, "ref_bf16.csv"))
+bq = vitnt.Model(MODEL, threads=2, precision="bf16").score(paths).quality
+check(np.array_equal(bq, np.array([ref_b[p][0] for p in paths], np.float32)),
+      "bf16: differs from the CLI's --precision bf16")
+check(0 < np.abs(bq - ref_q).max() < 1e-3, f"bf16 vs fp32: max |dQ| {np.abs(bq - ref_q).max()}")
+raises(ValueError, r"precision must be 'fp32' or 'bf16'",
+       lambda: vitnt.Model(MODEL, precision="int8"))
+
 # 4. options against the CLI
 ref2 = cli(["--blocks", "1:9", "--aggregation", "attention-last", "--scaling", "4",
             "@" + os.path.join(WORK, "list.txt")], os.path.join(WORK, "ref2.csv"))

@@ -34,6 +34,7 @@ class Model:
         config: Union[dict, StrPath, None] = None,
         arch: Optional[str] = None,
         threads: Optional[int] = None,
+        precision: Literal["fp32", "bf16"] = "fp32",
     ) -> None: ...
     @property
     def path(self) -> str: ...
