@@ -21,7 +21,7 @@ int chunk_images(int tokens_per_image) {
   static const int rows = [] {
     const char* v = std::getenv("VITNT_CHUNK_ROWS");
     const int n = v ? std::atoi(v) : 0;
-    return n > 0 ? n : 2048;
+    return n > 0 ? n : 1024;
   }();
   return std::max(1, rows / tokens_per_image);
 }

@@ -11,10 +11,10 @@ namespace vitnt::model {
 // e^x for x <= 0 (softmax after subtracting the row maximum); relative error below
 // 2e-7 for x >= -87, 0 below. Plain arithmetic so loops over it vectorise.
 inline float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;  // e^-87 ~ 1.6e-38: the last normal floats
+  x = x < -87.0f ? -87.0f : x;        // e^-87 ~ 1.6e-38: the last normal floats
   const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float k = x * 1.44269504088896341f + shifter;
-  const float n = k - shifter;  // round(x / ln 2)
+  const float n = k - shifter;                                                 // round(x / ln 2)
   const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;  // |r| <= ln2/2
   // e^r, Taylor to degree 7 (truncation error < 6e-9 on |r| <= 0.347)
   float p = 1.0f / 5040;

@@ -1,7 +1,5 @@
 #include "model/vit.h"
 
-#include "model/kernels.h"
-
 #include <dnnl.h>
 #include <omp.h>
 
@@ -11,6 +9,8 @@
 #include <map>
 #include <random>
 #include <set>
+
+#include "model/kernels.h"
 
 namespace vitnt::model {
 
@@ -136,8 +136,8 @@ ModelConfig infer_config(const SafeTensorsFile& file, const ModelConfig& hint) {
   return c;
 }
 
-VitWeights bind_weights(std::shared_ptr<const SafeTensorsFile> file_ptr,
-                        const ModelConfig& config, Precision precision) {
+VitWeights bind_weights(std::shared_ptr<const SafeTensorsFile> file_ptr, const ModelConfig& config,
+                        Precision precision) {
   const SafeTensorsFile& file = *file_ptr;
   // First compare the architecture the tensors imply with the description, so the
   // message says "depth 12 vs 24" rather than "missing blocks.12...".
@@ -173,8 +173,8 @@ VitWeights bind_weights(std::shared_ptr<const SafeTensorsFile> file_ptr,
     if (b.has(p + "attn.qkv.bias"))
       throw Error(file.path() + ": tensor '" + p +
                   "attn.qkv.bias' present: this family's qkv has no bias (wrong architecture?)");
-    k.proj = PackedLinear(b.source(p + "attn.proj.weight", {D, D}), b.take(p + "attn.proj.bias", {D}),
-                          d, d, precision);
+    k.proj = PackedLinear(b.source(p + "attn.proj.weight", {D, D}),
+                          b.take(p + "attn.proj.bias", {D}), d, d, precision);
     k.norm2_w = b.take(p + "norm2.weight", {D});
     k.norm2_b = b.take(p + "norm2.bias", {D});
     k.fc1 = PackedLinear(b.source(p + "mlp.fc1.weight", {M, D}), b.take(p + "mlp.fc1.bias", {M}), d,
@@ -262,12 +262,43 @@ const void* layer_norm_rows(const std::vector<float>& x, int rows, int d,
   return ws.pick(ws.y, ws.y16);
 }
 
+// S = scale Q K^T and O = softmax(S) V for one (image, head), as oneDNN matmul
+// primitives over strided views of the qkv rows (far faster than sgemm for these
+// shapes). The same for every block: made once per forward pass. S and the softmax stay
+// fp32; in bf16 the probabilities are rounded to bf16 for the second product.
+struct AttentionKernels {
+  dnnl::memory::desc q, kt, s, p, v, o, pad;
+  dnnl::matmul scores, mix;
+
+  AttentionKernels(const ModelConfig& c, bool bf16) {
+    using dt = dnnl::memory::data_type;
+    const int N = c.num_patches(), D = c.embed_dim, hd = D / c.num_heads;
+    const dt t = bf16 ? dt::bf16 : dt::f32;
+    q = {{N, hd}, t, {3 * D, 1}};
+    kt = {{hd, N}, t, {1, 3 * D}};
+    s = {{N, N}, dt::f32, {N, 1}};
+    p = {{N, N}, t, {N, 1}};
+    v = {{N, hd}, t, {3 * D, 1}};
+    o = {{N, hd}, t, {D, 1}};
+    dnnl::primitive_attr scaled = user_scratchpad_attr();
+    scaled.set_output_scales(0, {1.0f / std::sqrt(static_cast<float>(hd))});
+    const dnnl::matmul::primitive_desc scores_pd(dnnl::matmul::desc(q, kt, s), scaled,
+                                                 cpu_engine()),
+        mix_pd(dnnl::matmul::desc(p, v, o), user_scratchpad_attr(), cpu_engine());
+    scores = dnnl::matmul(scores_pd);
+    mix = dnnl::matmul(mix_pd);
+    // one scratchpad serves both products (they run one after the other)
+    pad = scores_pd.scratchpad_desc().get_size() > mix_pd.scratchpad_desc().get_size()
+              ? scores_pd.scratchpad_desc()
+              : mix_pd.scratchpad_desc();
+  }
+};
+
 // x += Proj(MHSA(LN1(x))); optionally the per-image attention weights w_j.
-void attention_block(const ModelConfig& c, const BlockWeights& k, int batch, Workspace& ws,
-                     bool want_weights) {
+void attention_block(const ModelConfig& c, const BlockWeights& k, const AttentionKernels& att,
+                     int batch, Workspace& ws, bool want_weights) {
   const int N = c.num_patches(), D = c.embed_dim, H = c.num_heads, hd = D / H;
   const int rows = batch * N;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const size_t esize = ws.bf16 ? 2 : 4;
   // [rows, 3D]: q | k | v, each heads x head_dim; bf16 straight from the GEMM in bf16
   auto* qkv = static_cast<char*>(ws.pick(ws.wide, ws.wide16));
@@ -277,43 +308,24 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, int batch, Wor
   // per (image, head) column sums of the softmax, reduced over heads afterwards in a
   // fixed order so the result does not depend on threading
   std::vector<float> colsum(want_weights ? static_cast<size_t>(batch) * H * N : 0);
-  // S = scale Q K^T and O = softmax(S) V per (image, head), on oneDNN matmul primitives
-  // over strided views of the qkv rows (far faster than sgemm for these shapes);
-  // creating them per call hits oneDNN's primitive cache. S and the softmax stay fp32;
-  // in bf16 the probabilities are rounded to bf16 for the second product.
-  using dt = dnnl::memory::data_type;
-  const dt adt = ws.bf16 ? dt::bf16 : dt::f32;
-  const dnnl::memory::desc q_md({N, hd}, adt, {3 * D, 1}), kt_md({hd, N}, adt, {1, 3 * D}),
-      s_md({N, N}, dt::f32, {N, 1}), p_md({N, N}, adt, {N, 1}), v_md({N, hd}, adt, {3 * D, 1}),
-      o_md({N, hd}, adt, {D, 1});
-  dnnl::primitive_attr scaled = user_scratchpad_attr();
-  scaled.set_output_scales(0, {scale});
-  const dnnl::matmul::primitive_desc scores_pd(dnnl::matmul::desc(q_md, kt_md, s_md), scaled,
-                                               cpu_engine()),
-      mix_pd(dnnl::matmul::desc(p_md, v_md, o_md), user_scratchpad_attr(), cpu_engine());
-  const dnnl::matmul scores(scores_pd), mix(mix_pd);
 #pragma omp parallel
   {
     std::vector<float> s(static_cast<size_t>(N) * N);
     std::vector<uint16_t> p16(ws.bf16 ? s.size() : 0);
     dnnl::stream stream(cpu_engine());
-    dnnl::memory s_mem(s_md, cpu_engine(), s.data());
-    dnnl::memory p_mem = ws.bf16 ? dnnl::memory(p_md, cpu_engine(), p16.data()) : s_mem;
-    // one scratchpad serves both products (they run one after the other)
-    const dnnl::memory::desc pad_md = scores_pd.scratchpad_desc().get_size() >
-                                              mix_pd.scratchpad_desc().get_size()
-                                          ? scores_pd.scratchpad_desc()
-                                          : mix_pd.scratchpad_desc();
-    const dnnl::memory pad = thread_scratchpad(pad_md);
+    dnnl::memory s_mem(att.s, cpu_engine(), s.data());
+    dnnl::memory p_mem = ws.bf16 ? dnnl::memory(att.p, cpu_engine(), p16.data()) : s_mem;
+    const dnnl::memory pad = thread_scratchpad(att.pad);
 #pragma omp for schedule(static)
     for (int bh = 0; bh < batch * H; ++bh) {
       const int b = bh / H, h = bh % H;
       char* q = qkv + (static_cast<size_t>(b) * N * 3 * D + h * hd) * esize;
       char* o = out + (static_cast<size_t>(b) * N * D + h * hd) * esize;
-      scores.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(q_md, cpu_engine(), q)},
-                              {DNNL_ARG_WEIGHTS, dnnl::memory(kt_md, cpu_engine(), q + D * esize)},
-                              {DNNL_ARG_DST, s_mem},
-                              {DNNL_ARG_SCRATCHPAD, pad}});
+      att.scores.execute(stream,
+                         {{DNNL_ARG_SRC, dnnl::memory(att.q, cpu_engine(), q)},
+                          {DNNL_ARG_WEIGHTS, dnnl::memory(att.kt, cpu_engine(), q + D * esize)},
+                          {DNNL_ARG_DST, s_mem},
+                          {DNNL_ARG_SCRATCHPAD, pad}});
       for (int i = 0; i < N; ++i) {
         float* r = s.data() + static_cast<size_t>(i) * N;
         softmax_row(r, N);
@@ -324,11 +336,11 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, int batch, Wor
         for (int i = 0; i < N; ++i)
           for (int j = 0; j < N; ++j) cs[j] += s[static_cast<size_t>(i) * N + j];
       }
-      mix.execute(stream,
-                  {{DNNL_ARG_SRC, p_mem},
-                   {DNNL_ARG_WEIGHTS, dnnl::memory(v_md, cpu_engine(), q + 2 * D * esize)},
-                   {DNNL_ARG_DST, dnnl::memory(o_md, cpu_engine(), o)},
-                   {DNNL_ARG_SCRATCHPAD, pad}});
+      att.mix.execute(stream,
+                      {{DNNL_ARG_SRC, p_mem},
+                       {DNNL_ARG_WEIGHTS, dnnl::memory(att.v, cpu_engine(), q + 2 * D * esize)},
+                       {DNNL_ARG_DST, dnnl::memory(att.o, cpu_engine(), o)},
+                       {DNNL_ARG_SCRATCHPAD, pad}});
     }
   }
   if (want_weights) {
@@ -364,8 +376,8 @@ void head_pre_bn(const VitWeights& w, const float* tokens, int batch, float* pre
   // one image at a time: a GEMM's rounding may depend on its row count, an image's
   // embedding must not depend on its batch (and the head is a small part of the cost)
   for (int b = 0; b < batch; ++b)
-    check(dnnl_sgemm('N', 'T', 1, D, ND, 1.0f, tokens + static_cast<size_t>(b) * ND, ND,
-                     feat1, ND, 0.0f, mid.data() + static_cast<size_t>(b) * D, D));
+    check(dnnl_sgemm('N', 'T', 1, D, ND, 1.0f, tokens + static_cast<size_t>(b) * ND, ND, feat1, ND,
+                     0.0f, mid.data() + static_cast<size_t>(b) * D, D));
   for (int b = 0; b < batch; ++b)
     for (int j = 0; j < D; ++j) {
       float& v = mid[static_cast<size_t>(b) * D + j];
@@ -473,10 +485,11 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
     for (int j = 0; j < D; ++j) xr[j] += pos[j];
   }
 
+  const AttentionKernels att(c, ws.bf16);
   const int stop = head.wanted() ? c.depth - 1 : last_block;
   for (int i = 0; i <= stop; ++i) {
     const bool want_attn = observer && i <= last_block && observer->wants_attention(i);
-    attention_block(c, w.blocks[i], batch, ws, want_attn);
+    attention_block(c, w.blocks[i], att, batch, ws, want_attn);
     mlp_block(c, w.blocks[i], batch, ws);
     if (observer && i <= last_block)
       observer->after_block(i, ws.x.data(), want_attn ? ws.attention.data() : nullptr);
@@ -485,8 +498,8 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
   if (!w.has_head) throw Error("this model file has no FR head (feature.*): no embedding");
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r)
-    layer_norm_row(ws.x.data() + static_cast<size_t>(r) * D, ws.y.data() + static_cast<size_t>(r) * D,
-                   D, w.norm_w.data(), w.norm_b.data());
+    layer_norm_row(ws.x.data() + static_cast<size_t>(r) * D,
+                   ws.y.data() + static_cast<size_t>(r) * D, D, w.norm_w.data(), w.norm_b.data());
   run_head(w, ws.y.data(), batch, head);
 }
 

@@ -53,7 +53,7 @@ struct VitWeights {
   // feature.0 ([D, N*D], the largest tensor of all) is converted on first use only:
   // quality-only use never pays for it.
   LazyWeights feat1_w;
-  std::vector<float> feat1_scale, feat1_shift;       // [D]
+  std::vector<float> feat1_scale, feat1_shift;           // [D]
   std::vector<float> feat2_w, feat2_scale, feat2_shift;  // [E, D], [E]
 };
 

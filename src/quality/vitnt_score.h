@@ -32,7 +32,7 @@ class TrajectoryScorer : public model::BlockObserver {
   const model::VitWeights& w_;
   int batch_, N_, D_;
   ScoreSettings s_;
-  std::vector<float> prev_;  // normalised tokens of the previous block
+  std::vector<float> prev_;        // normalised tokens of the previous block
   std::vector<double> dist_sum_;   // [B, N]
   std::vector<double> attention_;  // [B, N], summed over the blocks that contribute
   int attention_blocks_ = 0;

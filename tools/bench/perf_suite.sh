@@ -28,11 +28,15 @@ echo "== ViT-B fp32, 1 thread" >> "$OUT/scaling.txt"
 $V bench "${B[@]}" --threads 1 --batch 32 --iters 3 >> "$OUT/scaling.txt"
 cat "$OUT/scaling.txt"
 
-# 3. start-up (load to ready, lazy packing) and first batch, cold and warm page cache
+# 3. start-up: process start to model ready, and in-process load to ready / first batch
+# (packing the weights), cold and warm page cache
+sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || echo "(cannot drop caches: cold = warm)"
+{ /usr/bin/time -f "cold: process start + load %e s" $V info "${B[@]}" > /dev/null; } 2>&1 | tee "$OUT/startup.txt"
 sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-{ /usr/bin/time -f "cold: load %e s" $V info "${B[@]}" > /dev/null; } 2>&1 | tee "$OUT/startup.txt"
-{ /usr/bin/time -f "warm: load %e s" $V info "${B[@]}" > /dev/null; } 2>&1 | tee -a "$OUT/startup.txt"
-{ /usr/bin/time -f "warm: load + first batch of 1 (packs the weights) %e s" $V bench "${B[@]}" --batch 1 --iters 1 > /dev/null; } 2>&1 | tee -a "$OUT/startup.txt"
+echo -n "cold: " >> "$OUT/startup.txt"; $V bench "${B[@]}" --batch 1 --iters 1 | sed -n 1p >> "$OUT/startup.txt"
+{ /usr/bin/time -f "warm: process start + load %e s" $V info "${B[@]}" > /dev/null; } 2>&1 | tee -a "$OUT/startup.txt"
+echo -n "warm: " >> "$OUT/startup.txt"; $V bench "${B[@]}" --batch 1 --iters 1 | sed -n 1p >> "$OUT/startup.txt"
+cat "$OUT/startup.txt"
 
 # 4. memory: peak RSS, ViT-B score-only batch 32, and RSS over a 13,000-image stream
 { /usr/bin/time -f "peak RSS %M KB" $V bench "${B[@]}" --threads 2 --batch 32 --iters 2 > /dev/null; } 2>&1 | tee "$OUT/memory.txt"
@@ -55,3 +59,12 @@ awk 'NR==1{first=$2} {if($2>max)max=$2; last=$2} END {printf "RSS over the strea
 # 5. end to end vs pure inference (default model, aligned JPEGs, batch 32)
 $V bench --threads 2 --batch 32 --iters 5 | tee "$OUT/e2e.txt"
 $V score --threads 2 -o "$OUT/e2e.csv" "$SHARED/data/lfw112/images" 2>&1 | tail -1 | tee -a "$OUT/e2e.txt"
+
+# 6. bf16 accuracy: the bundled model over all of lfw112, a random-weight ViT-B over 320 crops
+$V score --threads 2 -o "$OUT/lfw_fp32.csv" "$SHARED/data/lfw112/images" 2> /dev/null
+$V score --threads 2 --precision bf16 -o "$OUT/lfw_bf16.csv" "$SHARED/data/lfw112/images" 2> /dev/null
+find "$SHARED/data/lfw112/images" -name '*.jpg' | sort | awk 'NR % 24 == 1' > "$OUT/lfw320.txt"
+$V score "${B[@]}" --threads 2 -o "$OUT/vitb_fp32.csv" "@$OUT/lfw320.txt" 2> /dev/null
+$V score "${B[@]}" --threads 2 --precision bf16 -o "$OUT/vitb_bf16.csv" "@$OUT/lfw320.txt" 2> /dev/null
+{ echo -n "bundled model, lfw112: "; /usr/bin/python3 tools/bench/bf16_accuracy.py "$OUT/lfw_fp32.csv" "$OUT/lfw_bf16.csv"
+  echo -n "random ViT-B, lfw112 (every 24th): "; /usr/bin/python3 tools/bench/bf16_accuracy.py "$OUT/vitb_fp32.csv" "$OUT/vitb_bf16.csv"; } | tee "$OUT/bf16_accuracy.txt"
