@@ -4,14 +4,22 @@
 #include <cmath>
 #include <limits>
 
+// Each kernel is compiled for AVX-512, AVX2 and baseline x86-64; the loader picks the
+// best the CPU has (GCC function multi-versioning), so a portable build is fast too.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(VITNT_NO_CLONES)
+#define VITNT_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VITNT_KERNEL
+#endif
+
 namespace vitnt::model {
 
-void to_bf16_row(const float* x, uint16_t* y, int n) {
+VITNT_KERNEL void to_bf16_row(const float* x, uint16_t* y, int n) {
 #pragma omp simd
   for (int j = 0; j < n; ++j) y[j] = to_bf16(x[j]);
 }
 
-void softmax_row(float* r, int n) {
+VITNT_KERNEL void softmax_row(float* r, int n) {
   float mx = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : mx)
   for (int j = 0; j < n; ++j) mx = r[j] > mx ? r[j] : mx;
@@ -26,7 +34,8 @@ void softmax_row(float* r, int n) {
   for (int j = 0; j < n; ++j) r[j] *= inv;
 }
 
-void layer_norm_row(const float* x, float* y, int d, const float* gamma, const float* beta) {
+VITNT_KERNEL void layer_norm_row(const float* x, float* y, int d, const float* gamma,
+                                 const float* beta) {
   float mean = 0;
 #pragma omp simd reduction(+ : mean)
   for (int i = 0; i < d; ++i) mean += x[i];
@@ -39,7 +48,7 @@ void layer_norm_row(const float* x, float* y, int d, const float* gamma, const f
   for (int i = 0; i < d; ++i) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
 }
 
-void l2_normalize_row(float* x, int d) {
+VITNT_KERNEL void l2_normalize_row(float* x, int d) {
   double sq = 0;
 #pragma omp simd reduction(+ : sq)
   for (int j = 0; j < d; ++j) sq += static_cast<double>(x[j]) * x[j];
@@ -48,7 +57,7 @@ void l2_normalize_row(float* x, int d) {
   for (int j = 0; j < d; ++j) x[j] *= inv;
 }
 
-double distance(const float* a, const float* b, int d) {
+VITNT_KERNEL double distance(const float* a, const float* b, int d) {
   double d2 = 0;
 #pragma omp simd reduction(+ : d2)
   for (int j = 0; j < d; ++j) d2 += static_cast<double>(a[j] - b[j]) * (a[j] - b[j]);

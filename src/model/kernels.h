@@ -1,6 +1,7 @@
-// Row kernels of the forward pass that are not GEMMs: written so the compiler
-// vectorises them (AVX-512 with VITNT_NATIVE), each row reduced in a fixed order so a
-// result never depends on the batch size or the thread count.
+// Row kernels of the forward pass that are not GEMMs: plain loops the compiler
+// vectorises (kernels.cpp builds them for AVX-512, AVX2 and baseline x86-64 and picks one
+// at load time), each row reduced in a fixed order so a result never depends on the
+// batch size or the thread count.
 #pragma once
 
 #include <bit>
@@ -9,10 +10,11 @@
 namespace vitnt::model {
 
 // e^x for x <= 0 (softmax after subtracting the row maximum); relative error below
-// 2e-7 for x >= -87, 0 below. Plain arithmetic so loops over it vectorise.
-inline float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;        // e^-87 ~ 1.6e-38: the last normal floats
-  const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+// 2e-7 for x >= -87, 0 below (-inf included), NaN for NaN. Plain arithmetic so loops
+// over it vectorise.
+inline float exp_nonpositive(float in) {
+  const float x = in < -87.0f ? -87.0f : in;  // e^-87 ~ 1.6e-38: the last normal floats
+  const float shifter = 12582912.0f;          // 1.5 * 2^23: adding it rounds to an integer
   const float k = x * 1.44269504088896341f + shifter;
   const float n = k - shifter;                                                 // round(x / ln 2)
   const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;  // |r| <= ln2/2
@@ -26,14 +28,15 @@ inline float exp_nonpositive(float x) {
   p = p * r + 1.0f;
   p = p * r + 1.0f;
   const int32_t e = (std::bit_cast<int32_t>(k) - 0x4B400000 + 127) << 23;  // 2^n
-  return p * std::bit_cast<float>(e);
+  return in < -87.0f ? 0.0f : p * std::bit_cast<float>(e);
 }
 
-// float -> bfloat16 bits, round to nearest even (inputs are finite).
+// float -> bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN.
 inline uint16_t to_bf16(float x) {
-  uint32_t b = std::bit_cast<uint32_t>(x);
-  b += 0x7fff + ((b >> 16) & 1);
-  return static_cast<uint16_t>(b >> 16);
+  const uint32_t b = std::bit_cast<uint32_t>(x);
+  const uint32_t rounded = (b + 0x7fff + ((b >> 16) & 1)) >> 16;
+  const bool nan = (b & 0x7fffffff) > 0x7f800000;
+  return static_cast<uint16_t>(nan ? (b >> 16) | 0x40 : rounded);
 }
 void to_bf16_row(const float* x, uint16_t* y, int n);
 

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -19,8 +21,34 @@ TEST(Kernels, ExpMatchesLibmOnTheSoftmaxRange) {
   }
   EXPECT_LT(worst, 2e-7);
   EXPECT_EQ(exp_nonpositive(0.0f), 1.0f);
-  EXPECT_GE(exp_nonpositive(-1000.0f), 0.0f);
-  EXPECT_LT(exp_nonpositive(-1000.0f), 1e-37f);
+  EXPECT_GT(exp_nonpositive(-87.0f), 1e-38f);  // still normal
+  EXPECT_EQ(exp_nonpositive(-87.5f), 0.0f);
+  EXPECT_EQ(exp_nonpositive(-1000.0f), 0.0f);
+  EXPECT_EQ(exp_nonpositive(-std::numeric_limits<float>::infinity()), 0.0f);  // masked scores
+  EXPECT_TRUE(std::isnan(exp_nonpositive(std::numeric_limits<float>::quiet_NaN())));
+}
+
+float from_bf16(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
+
+TEST(Kernels, Bf16RoundsToNearestEvenAndKeepsNaN) {
+  EXPECT_EQ(from_bf16(to_bf16(1.0f)), 1.0f);
+  EXPECT_EQ(from_bf16(to_bf16(-2.5f)), -2.5f);
+  // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even mantissa (1)
+  EXPECT_EQ(from_bf16(to_bf16(1.0f + 1.0f / 256)), 1.0f);
+  EXPECT_EQ(from_bf16(to_bf16(1.0f + 3.0f / 256)), 1.0f + 4.0f / 256);
+  EXPECT_EQ(from_bf16(to_bf16(1.0f + 1.1f / 256)), 1.0f + 1.0f / 128);
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(from_bf16(to_bf16(inf)), inf);
+  EXPECT_EQ(from_bf16(to_bf16(3.4e38f)), inf);  // rounds past the largest bf16
+  for (uint32_t bits : {0x7fc00000u, 0xffc00000u, 0x7f800001u, 0x7fffffffu, 0xffffffffu})
+    EXPECT_TRUE(std::isnan(from_bf16(to_bf16(std::bit_cast<float>(bits))))) << std::hex << bits;
+  std::vector<float> row = {0.1f, -7.0f, 1e-30f, 65504.0f};
+  std::vector<uint16_t> out(row.size());
+  to_bf16_row(row.data(), out.data(), static_cast<int>(row.size()));
+  for (size_t i = 0; i < row.size(); ++i) {
+    EXPECT_EQ(out[i], to_bf16(row[i]));
+    EXPECT_NEAR(from_bf16(out[i]), row[i], std::abs(row[i]) / 256);
+  }
 }
 
 TEST(Kernels, SoftmaxRowMatchesDouble) {
@@ -66,7 +94,8 @@ TEST(Kernels, LayerNormNormaliseDistanceMatchDouble) {
     EXPECT_NEAR(z[j], y[j] / std::sqrt(n2), 1e-6);
     d2 += (static_cast<double>(z[j]) - other[j]) * (static_cast<double>(z[j]) - other[j]);
   }
-  EXPECT_NEAR(distance(z.data(), other.data(), d), std::sqrt(d2), 1e-6);  // float differences
+  // the kernel subtracts in float, the reference in double
+  EXPECT_NEAR(distance(z.data(), other.data(), d), std::sqrt(d2), 1e-7 * std::sqrt(d2));
   std::vector<float> zero(d, 0.0f);
   l2_normalize_row(zero.data(), d);  // stays zero, no NaN
   for (float v : zero) EXPECT_EQ(v, 0.0f);

@@ -342,6 +342,7 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, const Attentio
                        {DNNL_ARG_DST, dnnl::memory(att.o, cpu_engine(), o)},
                        {DNNL_ARG_SCRATCHPAD, pad}});
     }
+    stream.wait();
   }
   if (want_weights) {
     for (int b = 0; b < batch; ++b) {
