@@ -97,6 +97,19 @@ def main():
         check(all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1,
               f"model not loaded once per worker: {loads}")
 
+        # bf16 through the cluster: what vitnt.Model(precision="bf16") gives in-process
+        b = vd.score_files(inputs, MODEL, partition_size=50, precision="bf16").compute()
+        want = vitnt.Model(MODEL, threads=1, precision="bf16").score(inputs, errors="report")
+        bq = b["quality"].to_numpy()
+        check(np.array_equal(np.isnan(bq), np.isnan(want.quality)) and
+              np.array_equal(bq[~np.isnan(bq)], want.quality[~np.isnan(want.quality)]),
+              "bf16 on the cluster differs from vitnt.Model(precision='bf16')")
+        try:
+            vd.score_files(inputs, MODEL, partition_size=50, precision="fp16")
+            check(False, "precision='fp16' accepted")
+        except vitnt.Error as e:
+            check("precision must be" in str(e), f"bad precision message: {e}")
+
         # 2. the command: connecting to a scheduler; then a resume on its own LocalCluster
         out2 = os.path.join(WORK, "out2")
         cmd = [sys.executable, "-m", "vitnt.dask", listfile, out2, "--model", MODEL,
