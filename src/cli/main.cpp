@@ -3,11 +3,18 @@
 //
 // Exit codes: 0 success; 1 fatal (arguments, model, output: nothing written);
 // 2 some inputs failed (reported on stderr and skipped; the output holds the others).
+#include <malloc.h>
+
 #include <cstdio>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Buffers of 1 MB and more (weight conversions while packing, activations) get their
+  // own mappings and go back to the system when freed; glibc's default threshold grows
+  // with the first large free and then keeps such buffers in the heap (~12 MB more peak
+  // RSS for ViT-B, docs/performance.md). Process-wide, so the CLI sets it, not the library.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   using namespace vitnt::cli;
   CLI::App app{"vitnt: face image quality (ViTNT-FIQA) from one pass of a face ViT"};
   app.require_subcommand(1);
