@@ -241,17 +241,18 @@ struct Workspace {
   }
 };
 
-// LN(x) for every row into the next GEMM's input (y or, converted in the same pass, y16).
+// LN(x) for every row into ws.y, or (bf16_out) converted in the same pass into ws.y16:
+// the next GEMM's input.
 const void* layer_norm_rows(const std::vector<float>& x, int rows, int d,
-                            const std::vector<float>& g, const std::vector<float>& b,
-                            Workspace& ws) {
+                            const std::vector<float>& g, const std::vector<float>& b, Workspace& ws,
+                            bool bf16_out) {
 #pragma omp parallel
   {
-    std::vector<float> row(ws.bf16 ? d : 0);
+    std::vector<float> row(bf16_out ? d : 0);
 #pragma omp for schedule(static)
     for (int r = 0; r < rows; ++r) {
       const size_t at = static_cast<size_t>(r) * d;
-      if (!ws.bf16) {
+      if (!bf16_out) {
         layer_norm_row(x.data() + at, ws.y.data() + at, d, g.data(), b.data());
       } else {
         layer_norm_row(x.data() + at, row.data(), d, g.data(), b.data());
@@ -259,7 +260,7 @@ const void* layer_norm_rows(const std::vector<float>& x, int rows, int d,
       }
     }
   }
-  return ws.pick(ws.y, ws.y16);
+  return bf16_out ? static_cast<const void*>(ws.y16.data()) : ws.y.data();
 }
 
 // S = scale Q K^T and O = softmax(S) V for one (image, head), as oneDNN matmul
@@ -303,8 +304,8 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, const Attentio
   // [rows, 3D]: q | k | v, each heads x head_dim; bf16 straight from the GEMM in bf16
   auto* qkv = static_cast<char*>(ws.pick(ws.wide, ws.wide16));
   auto* out = static_cast<char*>(ws.pick(ws.attn_out, ws.attn_out16));
-  k.qkv.run(layer_norm_rows(ws.x, rows, D, k.norm1_w, k.norm1_b, ws), rows, qkv, Epilogue::None,
-            ws.bf16);
+  k.qkv.run(layer_norm_rows(ws.x, rows, D, k.norm1_w, k.norm1_b, ws, ws.bf16), rows, qkv,
+            Epilogue::None, ws.bf16);
   // per (image, head) column sums of the softmax, reduced over heads afterwards in a
   // fixed order so the result does not depend on threading
   std::vector<float> colsum(want_weights ? static_cast<size_t>(batch) * H * N : 0);
@@ -363,7 +364,7 @@ void mlp_block(const ModelConfig& c, const BlockWeights& k, int batch, Workspace
   const int N = c.num_patches(), D = c.embed_dim;
   const int rows = batch * N;
   void* hid = ws.pick(ws.wide, ws.wide16);
-  k.fc1.run(layer_norm_rows(ws.x, rows, D, k.norm2_w, k.norm2_b, ws), rows, hid,
+  k.fc1.run(layer_norm_rows(ws.x, rows, D, k.norm2_w, k.norm2_b, ws, ws.bf16), rows, hid,
             Epilogue::BiasRelu6, ws.bf16);
   k.fc2.run(hid, rows, ws.x.data(), Epilogue::BiasResidual);
 }
@@ -497,10 +498,7 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
   }
   if (!head.wanted()) return;
   if (!w.has_head) throw Error("this model file has no FR head (feature.*): no embedding");
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r)
-    layer_norm_row(ws.x.data() + static_cast<size_t>(r) * D,
-                   ws.y.data() + static_cast<size_t>(r) * D, D, w.norm_w.data(), w.norm_b.data());
+  layer_norm_rows(ws.x, rows, D, w.norm_w, w.norm_b, ws, false);  // the head is fp32
   run_head(w, ws.y.data(), batch, head);
 }
 
