@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import time
+import zipfile
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # else torch's OpenMP spins vs OpenBLAS
 
@@ -185,17 +186,32 @@ def cmd_prepare(a):
 
 
 # ----------------------------------------------------------------------------- train
+def npz_shape(path, key):
+    """Shape of one array in an .npz, read from its header alone."""
+    with zipfile.ZipFile(path) as z, z.open(key + ".npy") as f:
+        major, _ = np.lib.format.read_magic(f)
+        read = (np.lib.format.read_array_header_1_0 if major == 1
+                else np.lib.format.read_array_header_2_0)
+        return read(f)[0]
+
+
 def load_pool(pool_dir):
     shards = sorted(glob.glob(os.path.join(pool_dir, "shard*.npz")))
     if not shards:
         sys.exit(f"no pool shards in {pool_dir}: run `distill.py prepare` first")
-    ims, embs = [], []
-    for s in shards:
-        d = np.load(s)
-        ims.append(d["images"])
-        embs.append(d["teacher"].astype(np.float32))
-    return (torch.from_numpy(np.concatenate(ims)), torch.from_numpy(np.concatenate(embs)),
-            len(shards))
+    # filled in place: concatenating a list would need twice the pool's memory
+    # (12 shards are 13.5 GB of images)
+    sizes = [(npz_shape(s, "images"), npz_shape(s, "teacher")) for s in shards]
+    n = sum(sz[0][0] for sz in sizes)
+    ims = np.empty((n,) + sizes[0][0][1:], np.uint8)
+    embs = np.empty((n,) + sizes[0][1][1:], np.float32)
+    at = 0
+    for s, ((k, *_), _) in zip(shards, sizes):
+        with np.load(s) as d:
+            ims[at:at + k] = d["images"]
+            embs[at:at + k] = d["teacher"]
+        at += k
+    return torch.from_numpy(ims), torch.from_numpy(embs), len(shards)
 
 
 def to_input(u8):  # [B,112,112,3] RGB uint8 -> [-1, 1] NCHW
@@ -313,6 +329,7 @@ def cmd_train(a):
             t_last_ck = time.time()
             # pick up shards that `prepare` added meanwhile
             if len(glob.glob(os.path.join(a.pool, "shard*.npz"))) > n_shards:
+                images = targets = None  # free the old pool first
                 images, targets, n_shards = load_pool(a.pool)
                 print(f"pool grew: {len(images)} variants", flush=True)
         if a.max_samples and seen >= a.max_samples:

@@ -1,0 +1,108 @@
+"""Tests of the distillation recipe's pieces that a long run depends on: the pool
+loader, the resumable lr schedule, the augmentations and the atomic shard writer.
+
+    /usr/bin/python3 tools/distill/distill_test.py   (CTest: distill_recipe)
+"""
+import os
+import sys
+import tempfile
+import types
+import unittest
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import distill  # noqa: E402
+
+
+def face_like(seed=0):
+    """A 112x112 BGR test image with texture and FairFace-style black bands."""
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (112, 112, 3), dtype=np.uint8), (0, 0), 1.0)
+    img = cv2.normalize(img, None, 40, 220, cv2.NORM_MINMAX)
+    img[:, :14] = 0
+    img[:, -14:] = 0
+    return img
+
+
+class PoolTest(unittest.TestCase):
+    def test_load_pool_equals_concatenation(self):
+        rng = np.random.default_rng(1)
+        with tempfile.TemporaryDirectory() as d:
+            ims, embs = [], []
+            for i, n in enumerate([3, 5, 2]):
+                im = rng.integers(0, 256, (n, 112, 112, 3), dtype=np.uint8)
+                em = rng.normal(size=(n, 512)).astype(np.float16)
+                distill.save_npz_atomic(os.path.join(d, f"shard{i:03d}.npz"),
+                                        images=im, teacher=em)
+                ims.append(im)
+                embs.append(em)
+            self.assertEqual(sorted(os.listdir(d)),
+                             ["shard000.npz", "shard001.npz", "shard002.npz"])  # no .tmp left
+            self.assertEqual(distill.npz_shape(os.path.join(d, "shard001.npz"), "images"),
+                             (5, 112, 112, 3))
+            images, targets, n_shards = distill.load_pool(d)
+            self.assertEqual(n_shards, 3)
+            self.assertEqual(images.numpy().dtype, np.uint8)
+            np.testing.assert_array_equal(images.numpy(), np.concatenate(ims))
+            np.testing.assert_array_equal(targets.numpy(),
+                                          np.concatenate(embs).astype(np.float32))
+
+    def test_empty_pool_names_the_folder(self):
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaises(SystemExit) as e:
+                distill.load_pool(d)
+            self.assertIn(d, str(e.exception))
+
+
+class ScheduleTest(unittest.TestCase):
+    def test_decay_is_a_function_of_samples_seen(self):
+        a = types.SimpleNamespace(decay_start=1000, decay_end=3000, lr_min_ratio=0.02)
+        self.assertEqual(distill.decay_factor(0, a), 1.0)
+        self.assertEqual(distill.decay_factor(1000, a), 1.0)
+        self.assertAlmostEqual(distill.decay_factor(2000, a), 0.51)
+        self.assertAlmostEqual(distill.decay_factor(3000, a), 0.02)
+        self.assertAlmostEqual(distill.decay_factor(10**9, a), 0.02)
+        a.decay_end = 0  # no decay given: a plateau
+        self.assertEqual(distill.decay_factor(10**9, a), 1.0)
+
+
+class AugmentTest(unittest.TestCase):
+    def test_every_degradation_keeps_the_format_and_grows_with_severity(self):
+        img = face_like()
+        lap = lambda x: cv2.Laplacian(cv2.cvtColor(x, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var()
+        for kind in ["blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]:
+            mild = distill.degrade(img, np.random.default_rng(2), kind, 0.1)
+            hard = distill.degrade(img, np.random.default_rng(2), kind, 1.0)
+            for out in (mild, hard):
+                self.assertEqual((out.shape, out.dtype), (img.shape, np.uint8), kind)
+            err = lambda x: np.abs(x.astype(float) - img).mean()
+            self.assertGreater(err(hard), err(mild), kind)
+        self.assertLess(lap(distill.degrade(img, None, "blur", 1.0)),
+                        lap(distill.degrade(img, None, "blur", 0.1)))
+        self.assertLess(distill.degrade(img, np.random.default_rng(3), "lowlight", 1.0).mean(),
+                        0.5 * img.mean())
+        with self.assertRaises(ValueError):
+            distill.degrade(img, np.random.default_rng(0), "fog", 0.5)
+
+    def test_black_bands_are_filled(self):
+        img = face_like()
+        band = distill.band_mask(img)
+        self.assertGreater(band.mean(), 0.2)
+        filled = 0
+        for seed in range(20):
+            out = distill.fill_bands(img, face_like(seed + 1), np.random.default_rng(seed))
+            self.assertEqual(out.shape, img.shape)
+            filled += out[band].max() > 10
+        self.assertGreaterEqual(filled, 14)  # 90 % are filled; the rest stay as they were
+
+    def test_augment_keeps_the_format(self):
+        rng = np.random.default_rng(4)
+        for i in range(10):
+            out = distill.augment(face_like(i), face_like(i + 100), rng)
+            self.assertEqual((out.shape, out.dtype), ((112, 112, 3), np.uint8))
+
+
+if __name__ == "__main__":
+    unittest.main()
