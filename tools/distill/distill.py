@@ -202,6 +202,10 @@ def load_pool(pool_dir):
     # filled in place: concatenating a list would need twice the pool's memory
     # (12 shards are 13.5 GB of images)
     sizes = [(npz_shape(s, "images"), npz_shape(s, "teacher")) for s in shards]
+    for s, (im, em) in zip(shards, sizes):
+        if im[1:] != sizes[0][0][1:] or em[1:] != sizes[0][1][1:] or im[0] != em[0]:
+            sys.exit(f"{s}: images {im} / teacher {em} do not match the pool's "
+                     f"{sizes[0][0][1:]} / {sizes[0][1][1:]}: re-run `distill.py prepare`")
     n = sum(sz[0][0] for sz in sizes)
     ims = np.empty((n,) + sizes[0][0][1:], np.uint8)
     embs = np.empty((n,) + sizes[0][1][1:], np.float32)

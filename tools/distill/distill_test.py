@@ -49,6 +49,18 @@ class PoolTest(unittest.TestCase):
             np.testing.assert_array_equal(targets.numpy(),
                                           np.concatenate(embs).astype(np.float32))
 
+    def test_mismatched_shard_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            distill.save_npz_atomic(os.path.join(d, "shard000.npz"),
+                                    images=np.zeros((2, 112, 112, 3), np.uint8),
+                                    teacher=np.zeros((2, 512), np.float16))
+            bad = os.path.join(d, "shard001.npz")
+            distill.save_npz_atomic(bad, images=np.zeros((3, 112, 112, 3), np.uint8),
+                                    teacher=np.zeros((2, 512), np.float16))
+            with self.assertRaises(SystemExit) as e:
+                distill.load_pool(d)
+            self.assertIn(bad, str(e.exception))
+
     def test_empty_pool_names_the_folder(self):
         with tempfile.TemporaryDirectory() as d:
             with self.assertRaises(SystemExit) as e:
