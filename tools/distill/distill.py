@@ -148,7 +148,9 @@ def list_images(split):
 
 
 def save_npz_atomic(path, **arrays):
-    tmp = path + ".tmp.npz"
+    # hidden temporary name: a `prepare` killed mid-write must not leave a file that the
+    # pool loader's shard*.npz pattern would pick up
+    tmp = os.path.join(os.path.dirname(path), ".tmp-" + os.path.basename(path))
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
 
