@@ -8,6 +8,7 @@ import sys
 import tempfile
 import types
 import unittest
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -49,19 +50,13 @@ class PoolTest(unittest.TestCase):
             np.testing.assert_array_equal(targets.numpy(),
                                           np.concatenate(embs).astype(np.float32))
             # a `prepare` killed mid-write leaves only its temporary file: the loader ignores it
-            real_savez = np.savez
-
             def killed(f, **_):
                 with open(f, "wb") as out:
                     out.write(b"PK\x03\x04 truncated")
                 raise KeyboardInterrupt
 
-            np.savez = killed
-            try:
-                with self.assertRaises(KeyboardInterrupt):
-                    distill.save_npz_atomic(os.path.join(d, "shard003.npz"), images=im, teacher=em)
-            finally:
-                np.savez = real_savez
+            with mock.patch.object(np, "savez", killed), self.assertRaises(KeyboardInterrupt):
+                distill.save_npz_atomic(os.path.join(d, "shard003.npz"), images=im, teacher=em)
             self.assertEqual(distill.load_pool(d)[2], 3)
 
     def test_mismatched_shard_is_named(self):
