@@ -2,6 +2,7 @@
 """Distil a face ViT (the insightface/CVLface family) from a CNN teacher, on CPU.
 
   distill.py prepare --out runs/pool --shards 4     # augmented pool + teacher targets
+                     [--first 12]                 # (shards 12.. : new variants, new seeds)
   distill.py train   --pool runs/pool --ckpt runs/distill   # resumable, runs until stopped
   distill.py export  --ckpt runs/distill --out models/vitnt-s16.safetensors
 
@@ -170,7 +171,9 @@ def cmd_prepare(a):
         deg = np.stack([degrade(im, rng) for im in vimgs])
         save_npz_atomic(val, clean=vimgs[..., ::-1].copy(), degraded=deg[..., ::-1].copy(),
                         teacher_clean=teacher(vimgs), teacher_degraded=teacher(deg))
-    for shard in range(a.shards):
+    # shard k is always seeded by k, so --first lets a pool grow with new variants after
+    # old shards were moved out of it (rather than recreating them identically)
+    for shard in range(a.first, a.first + a.shards):
         path = os.path.join(a.out, f"shard{shard:03d}.npz")
         if os.path.exists(path):
             continue
@@ -471,7 +474,8 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("prepare")
     q.add_argument("--out", required=True)
-    q.add_argument("--shards", type=int, default=4)
+    q.add_argument("--shards", type=int, default=4, help="how many shards to make")
+    q.add_argument("--first", type=int, default=0, help="index (and seed) of the first shard")
     q.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("train")
     q.add_argument("--pool", required=True)
