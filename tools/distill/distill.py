@@ -474,7 +474,7 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("prepare")
     q.add_argument("--out", required=True)
-    q.add_argument("--shards", type=int, default=4, help="how many shards to make")
+    q.add_argument("--shards", type=int, default=4, help="shards to cover from --first on (existing ones are skipped)")
     q.add_argument("--first", type=int, default=0, help="index (and seed) of the first shard")
     q.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("train")
