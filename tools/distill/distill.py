@@ -157,6 +157,8 @@ def save_npz_atomic(path, **arrays):
 
 
 def cmd_prepare(a):
+    if a.first < 0 or a.shards < 1:
+        sys.exit(f"prepare: --first must be >= 0 and --shards >= 1 (got {a.first}, {a.shards})")
     cv2.setNumThreads(a.threads)
     os.makedirs(a.out, exist_ok=True)
     files = list_images("train")
@@ -474,7 +476,8 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("prepare")
     q.add_argument("--out", required=True)
-    q.add_argument("--shards", type=int, default=4, help="shards to cover from --first on (existing ones are skipped)")
+    q.add_argument("--shards", type=int, default=4,
+                   help="shards to cover from --first on (existing ones are skipped)")
     q.add_argument("--first", type=int, default=0, help="index (and seed) of the first shard")
     q.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("train")
