@@ -9,6 +9,7 @@
 #include "face/align.h"
 #include "io/file_util.h"
 #include "io/image_io.h"
+#include "io/partial_output.h"
 
 namespace fs = std::filesystem;
 
@@ -76,6 +77,7 @@ struct AlignArgs {
   DetectArgs detect;
   std::string output_dir, manifest, format = "png";
   int jpeg_quality = 95;
+  bool resume = false;
   std::vector<std::string> inputs;
 };
 
@@ -112,16 +114,51 @@ int run_align(const AlignArgs& a) {
                 (ec ? ": " + ec.message() : std::string()));
   const std::string manifest_path =
       a.manifest.empty() ? (fs::path(a.output_dir) / "manifest.tsv").string() : a.manifest;
-  io::AtomicFile manifest(manifest_path);
-  manifest.write(
+  const std::string header =
       "source\tface\tcrop\tdet_score\tbox_x\tbox_y\tbox_w\tbox_h\tx1\ty1\tx2\ty2\tx3\ty3\tx4\ty4"
-      "\tx5\ty5\twidth\theight\n");
+      "\tx5\ty5\twidth\theight\n";
+  auto row_source = [&header](const std::string& line) {
+    return line + "\n" == header ? std::string() : line.substr(0, line.find('\t'));
+  };
+  std::vector<std::string> paths;
+  for (const io::InputImage& in : inputs) paths.push_back(in.path);
+  const nlohmann::json settings =
+      run_settings("align", "", paths,
+                   {{"output_dir", fs::weakly_canonical(a.output_dir, ec).string()},
+                    {"detector", a.detect.model.empty() ? default_detector_path() : a.detect.model},
+                    {"threshold", a.detect.threshold},
+                    {"faces", a.detect.faces},
+                    {"format", a.format},
+                    {"jpeg_quality", a.jpeg_quality}});
+  // The manifest grows as crops are written (MANIFEST.partial), renamed when complete.
+  io::PartialOutput manifest(manifest_path, settings, header, a.resume, row_source);
+  const size_t first = manifest.resume_from()
+                           ? resume_index(paths, *manifest.resume_from(), manifest.partial_path())
+                           : 0;
 
   const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, a.jpeg_quality};
   std::map<std::string, std::string> used;  // crop name -> the source it came from
-  size_t failed = 0, crops = 0;
+  size_t crops = 0, with_crops = 0;
+  std::string prev;
+  manifest.for_each_kept_row([&](const std::string& line) {
+    const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
+    used[line.substr(t2 + 1, t3 - t2 - 1)] = line.substr(0, t1);
+    with_crops += line.substr(0, t1) != prev;
+    prev = line.substr(0, t1);
+    ++crops;
+  });
+  size_t failed = first - with_crops;  // inputs before `first` without a crop failed earlier
+  if (a.resume)
+    std::fprintf(stderr,
+                 "resuming %s: %zu crops kept, continuing at input %zu of %zu (%zu temporary "
+                 "files of the stopped run removed)\n",
+                 manifest.partial_path().c_str(), crops, first + 1, inputs.size(),
+                 io::remove_stale_temporaries(a.output_dir));
+  install_stop_handlers();
   Progress progress(inputs.size());
-  for (size_t n = 0; n < inputs.size(); ++n) {
+  std::string rows;  // the manifest rows of the current input, written together
+  for (size_t n = first; n < inputs.size(); ++n) {
+    if (stop_signal()) return report_stopped(manifest.partial_path(), n, inputs.size());
     const io::InputImage& in = inputs[n];
     std::string err;
     cv::Mat img = io::decode_image(in.path, err);
@@ -155,9 +192,11 @@ int run_align(const AlignArgs& a) {
       io::AtomicFile file(out.string());
       file.write(std::string(bytes.begin(), bytes.end()));
       file.commit();
-      manifest.write(manifest_row(in.path, names[i], faces[i], img));
+      rows += manifest_row(in.path, names[i], faces[i], img);
       ++crops;
     }
+    manifest.append(rows);
+    rows.clear();
     progress.update(n + 1, failed);
   }
   manifest.commit();
@@ -180,6 +219,8 @@ Command add_align_command(CLI::App& app) {
   cmd->add_option("--manifest", s.manifest, "manifest TSV (default: OUTPUT_DIR/manifest.tsv)");
   cmd->add_option("--format", s.format, "png | jpg")->capture_default_str();
   cmd->add_option("--jpeg-quality", s.jpeg_quality, "with --format jpg")->capture_default_str();
+  cmd->add_flag("--resume", s.resume,
+                "continue a stopped run from MANIFEST.partial (same inputs and options)");
   cmd->add_option("inputs", s.inputs, "images, folders (recursive) or @list.txt")->required();
   return {cmd, [args] { return run_align(*args); }};
 }

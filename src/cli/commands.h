@@ -58,6 +58,20 @@ Model load_model(const ModelArgs& a);
 std::string default_model_path();
 nlohmann::json cpu_features();
 
+// SIGINT / SIGTERM for long commands: the first one asks them to stop after the current
+// batch (they flush, say how to resume, and exit 128 + signal); a second one kills.
+void install_stop_handlers();
+int stop_signal();  // 0 while no stop was asked for
+// What a stopped command prints, and its exit code (130 SIGINT, 143 SIGTERM).
+int report_stopped(const std::string& partial_path, size_t done, size_t total);
+// Settings that decide a resumable output's content: the model file (path, size) and
+// the input list (count, hash), plus the command's own options in `options`.
+nlohmann::json run_settings(const std::string& command, const std::string& model_path,
+                            const std::vector<std::string>& inputs, nlohmann::json options);
+// Index of the input a resumed run continues from (`key` = its path).
+size_t resume_index(const std::vector<std::string>& inputs, const std::string& key,
+                    const std::string& partial_path);
+
 // A progress bar on a terminal; rate-limited log lines otherwise.
 class Progress {
  public:

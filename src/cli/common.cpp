@@ -1,6 +1,9 @@
 // Pieces shared by the `vitnt` subcommands: model loading, progress, formatting.
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -99,6 +102,61 @@ std::string fmt(float v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", v);
   return buf;
+}
+
+namespace {
+std::atomic<int> g_stop_signal = 0;
+extern "C" void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+  std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+}  // namespace
+
+void install_stop_handlers() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+int stop_signal() { return g_stop_signal; }
+
+int report_stopped(const std::string& partial_path, size_t done, size_t total) {
+  const int sig = stop_signal();
+  std::fprintf(stderr,
+               "\nstopped by %s after %zu of %zu inputs; the results so far are in %s.\n"
+               "Run the same command with --resume to continue.\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", done, total, partial_path.c_str());
+  return 128 + sig;
+}
+
+nlohmann::json run_settings(const std::string& command, const std::string& model_path,
+                            const std::vector<std::string>& inputs, nlohmann::json options) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the paths, NUL-separated
+  for (const std::string& p : inputs)
+    for (size_t i = 0; i <= p.size(); ++i)
+      h = (h ^ static_cast<uint8_t>(p.c_str()[i])) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  options["command"] = command;
+  options["inputs"] = inputs.size();
+  options["inputs_fnv1a"] = hex;
+  if (!model_path.empty()) {
+    std::error_code ec;
+    options["model"] = fs::weakly_canonical(model_path, ec).string();
+    options["model_bytes"] = fs::file_size(model_path, ec);
+  }
+  return options;
+}
+
+size_t resume_index(const std::vector<std::string>& inputs, const std::string& key,
+                    const std::string& partial_path) {
+  auto it = std::find(inputs.begin(), inputs.end(), key);
+  if (it == inputs.end())
+    throw Error("cannot resume " + partial_path + ": its last input " + key +
+                " is not among this run's inputs");
+  if (std::find(it + 1, inputs.end(), key) != inputs.end())
+    throw Error("cannot resume " + partial_path + ": " + key +
+                " is given more than once in the inputs, so where to continue is ambiguous");
+  return static_cast<size_t>(it - inputs.begin());
 }
 
 nlohmann::json cpu_features() {

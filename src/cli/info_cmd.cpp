@@ -1,12 +1,16 @@
 // `vitnt info` (machine, shipped descriptions, a model) and `vitnt bench`.
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <opencv2/core.hpp>
 
 #include "cli/commands.h"
 #include "io/file_util.h"
+#include "model/linear.h"
 
 namespace vitnt::cli {
 
@@ -55,7 +59,25 @@ struct BenchArgs {
   bool embedding = false;
   int iters = 5;
   std::string json_out;
+  bool matmul_peak = false;
 };
+
+// The figures' context: CPU model and the GEMM peak measured now, in this run.
+nlohmann::json machine_context(int threads, bool measure) {
+  nlohmann::json j = {{"cpu_model", "unknown"}, {"cpu", cpu_features()}};
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line) && !line.empty();)  // the first CPU
+    if (line.rfind("model name", 0) == 0)
+      j["cpu_model"] = line.substr(line.find(':') + 2);
+    else if (line.rfind("cpu family", 0) == 0)
+      j["cpu_family"] = std::stoi(line.substr(line.find(':') + 2));
+  if (!measure) return j;
+  if (threads > 0) omp_set_num_threads(threads);
+  j["matmul_6272x512x1536_gflops"] = {{"fp32", model::matmul_peak_gflops(Precision::F32)}};
+  if (j["cpu"]["avx512bf16"].get<bool>())
+    j["matmul_6272x512x1536_gflops"]["bf16"] = model::matmul_peak_gflops(Precision::BF16);
+  return j;
+}
 
 // Inference only, on synthetic images in memory: median seconds per batch.
 int run_bench(const BenchArgs& a) {
@@ -66,6 +88,13 @@ int run_bench(const BenchArgs& a) {
   const auto t_load = clock::now();
   Model model = load_model(a.model);
   const double load_s = seconds_since(t_load);
+  const nlohmann::json machine = machine_context(a.model.threads, a.matmul_peak);
+  std::printf("cpu: %s (family %d)\n", machine["cpu_model"].get<std::string>().c_str(),
+              machine.value("cpu_family", 0));
+  if (a.matmul_peak)
+    for (auto& [prec, g] : machine["matmul_6272x512x1536_gflops"].items())
+      std::printf("oneDNN matmul 6272x512x1536 %s: %.0f GFLOP/s (measured now)\n", prec.c_str(),
+                  g.get<double>());
   const ModelConfig& c = model.config();
   ScoreOptions opts;
   parse_block_range(a.blocks, opts);
@@ -107,6 +136,7 @@ int run_bench(const BenchArgs& a) {
     f.write(nlohmann::json({{"model", model_config_to_json(c)},
                             {"load_seconds", load_s},
                             {"first_batch_seconds", first_s},
+                            {"machine", machine},
                             {"results", results}})
                 .dump(2));
     f.commit();
@@ -140,6 +170,8 @@ Command add_bench_command(CLI::App& app) {
   bench->add_flag("--embedding", bench_args.embedding, "run the whole network and the FR head");
   bench->add_option("--iters", bench_args.iters, "timed repetitions (median reported)");
   bench->add_option("--json", bench_args.json_out, "also write the results here");
+  bench->add_flag("--matmul-peak", bench_args.matmul_peak,
+                  "also measure the oneDNN matmul peak (6272x512x1536, fp32 and bf16) in this run");
 
   return {bench, [args] { return run_bench(*args); }};
 }

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "io/file_util.h"
 #include "io/image_io.h"
+#include "io/partial_output.h"
 
 namespace vitnt::cli {
 
@@ -22,8 +23,28 @@ struct ScoreArgs {
   int serfiq_passes = 10;
   DetectArgs detector;
   int batch = 32;
+  bool resume = false;
   std::vector<std::string> inputs;
 };
+
+// What decides the output's bytes (not --batch or --threads: scores do not depend on
+// them), checked when a stopped run is resumed.
+nlohmann::json output_settings(const ScoreArgs& a, const Model& model,
+                               const std::vector<std::string>& paths) {
+  nlohmann::json o = {{"format", a.format},       {"model_config", a.model.config_path},
+                      {"arch", a.model.arch},     {"precision", a.model.precision},
+                      {"blocks", a.blocks},       {"aggregation", a.aggregation},
+                      {"embedding", a.embedding}, {"patch_map", a.patch_map},
+                      {"method", a.method},       {"resize", a.resize},
+                      {"detect", a.detect}};
+  o["scaling"] = a.scaling ? nlohmann::json(*a.scaling) : nlohmann::json();
+  if (a.method == "ser-fiq") o["serfiq_passes"] = a.serfiq_passes;
+  if (a.detect)
+    o["detector"] = {{"model", a.detector.model},
+                     {"threshold", a.detector.threshold},
+                     {"faces", a.detector.faces}};
+  return run_settings("score", model.path(), paths, o);
+}
 
 // One scored face; `face` is set with --detect.
 std::string format_row(const std::string& path, const DetectedFace* face, const FaceScore& s,
@@ -88,19 +109,43 @@ int run_score(const ScoreArgs& a) {
   const std::vector<std::string> paths = io::expand_inputs(a.inputs);
   if (paths.empty()) throw Error("no input images found in the given INPUTS");
 
-  io::AtomicFile out(a.output);
   const bool jsonl = a.format == "jsonl";
+  std::string header;
   if (!jsonl) {
-    std::string header = "path,quality";
+    header = "path,quality";
     if (detector) header += ",face,box_x,box_y,box_w,box_h,det_score";
     for (int i = 0; opts.embedding && i < c.num_features; ++i)
       header += ",emb_" + std::to_string(i);
     for (int i = 0; opts.patch_map && i < c.num_patches(); ++i) header += ",q_" + std::to_string(i);
-    out.write(header + "\n");
+    header += "\n";
   }
+  auto row_path = [jsonl](const std::string& line) -> std::string {
+    if (!jsonl) return line.rfind("path,quality", 0) == 0 ? "" : io::first_csv_field(line);
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    return j.is_object() && j.contains("path") && j["path"].is_string() ? j["path"] : "";
+  };
+  // Rows are written per batch to OUTPUT.partial, renamed to OUTPUT when all are done.
+  io::PartialOutput out(a.output, output_settings(a, model, paths), header, a.resume, row_path);
+  const size_t first =
+      out.resume_from() ? resume_index(paths, *out.resume_from(), out.partial_path()) : 0;
+  // inputs before `first` without a row failed in the earlier run (rows are in input order)
+  size_t scored_before = 0;
+  std::string prev;
+  out.for_each_kept_row([&](const std::string& line) {
+    std::string p = row_path(line);
+    scored_before += p != prev;
+    prev = std::move(p);
+  });
+  if (a.resume)
+    std::fprintf(
+        stderr,
+        "resuming %s: %zu rows kept (%zu inputs failed before), continuing at input %zu of %zu\n",
+        out.partial_path().c_str(), out.kept_rows(), first - scored_before, first + 1,
+        paths.size());
+  install_stop_handlers();
 
-  std::atomic<size_t> failed = 0;  // counted by the loader thread
-  size_t done = 0, faces = 0;
+  std::atomic<size_t> failed = first - scored_before;  // counted by the loader thread
+  size_t done = first, faces = 0;
   Progress progress(paths.size());
   auto load = [&](size_t start) {
     Loaded l;
@@ -132,12 +177,12 @@ int run_score(const ScoreArgs& a) {
     return l;
   };
   // Decode the next batch while the current one is scored.
-  std::future<Loaded> next = std::async(std::launch::async, load, 0);
-  for (size_t start = 0; start < paths.size(); start += a.batch) {
+  std::future<Loaded> next = std::async(std::launch::async, load, first);
+  for (size_t start = first; start < paths.size(); start += a.batch) {
     Loaded cur = next.get();
     const size_t n = std::min<size_t>(a.batch, paths.size() - start);
-    if (start + a.batch < paths.size())
-      next = std::async(std::launch::async, load, start + a.batch);
+    const bool last = start + a.batch >= paths.size();
+    if (!last && !stop_signal()) next = std::async(std::launch::async, load, start + a.batch);
     std::vector<ImageView> views;
     for (const cv::Mat& m : cur.images)
       views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
@@ -151,15 +196,18 @@ int run_score(const ScoreArgs& a) {
     for (size_t i = 0; i < scores.size(); ++i)
       chunk += format_row(cur.paths[i], detector ? &cur.faces[i] : nullptr, scores[i], jsonl);
     faces += scores.size();
-    out.write(chunk);
+    out.append(chunk);
     done += n;
     progress.update(done, failed);
+    if (!last && stop_signal()) return report_stopped(out.partial_path(), done, paths.size());
   }
   out.commit();
   const double el = progress.seconds();
   const size_t ok = paths.size() - failed;
-  std::fprintf(stderr, "scored %zu of %zu images in %.1f s (%.1f img/s), %zu failed -> %s\n", ok,
-               paths.size(), el, ok / std::max(el, 1e-9), failed.load(), a.output.c_str());
+  std::fprintf(stderr,
+               "scored %zu of %zu images (%zu in this run: %.1f s, %.1f img/s), %zu failed -> %s\n",
+               ok, paths.size(), paths.size() - first, el,
+               (paths.size() - first) / std::max(el, 1e-9), failed.load(), a.output.c_str());
   if (detector) std::fprintf(stderr, "%zu faces scored\n", faces);
   return failed ? 2 : 0;
 }
@@ -190,7 +238,12 @@ Command add_score_command(CLI::App& app) {
   CLI::Option* detect = score->add_flag(
       "--detect", s.detect, "inputs are photos: detect, align and score their faces (see align)");
   for (CLI::Option* o : add_detector_options(*score, s.detector)) o->needs(detect);
-  score->add_option("-o,--output", s.output, "output file (written atomically)")->required();
+  score
+      ->add_option("-o,--output", s.output,
+                   "output file; written to OUTPUT.partial as it goes, renamed when complete")
+      ->required();
+  score->add_flag("--resume", s.resume,
+                  "continue a stopped run from OUTPUT.partial (same inputs and options)");
   score->add_option("inputs", s.inputs, "images, folders (recursive) or @list.txt")->required();
 
   return {score, [args] { return run_score(*args); }};

@@ -1,5 +1,6 @@
 #include "eval/pairs.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -47,7 +48,6 @@ std::vector<std::string> split_csv(const std::string& line) {
   return out;
 }
 
-
 std::vector<Pair> read_pairs(const std::string& path, const std::string& root) {
   std::ifstream f(path);
   if (!f) throw Error(path + ": cannot read the pairs file");
@@ -89,39 +89,70 @@ std::vector<Pair> read_pairs(const std::string& path, const std::string& root) {
     }
     return pairs;
   }
-  for (size_t i = 0; i < lines.size(); ++i) {
+  // Columns by name when the first line is a header (a,b,genuine[,score][,fold], any
+  // order), else by position a,b,genuine[,score[,fold]]. An empty score means none.
+  int col_a = 0, col_b = 1, col_genuine = 2, col_score = 3, col_fold = 4;
+  size_t first = 0, min_fields = 3, max_fields = 5;
+  {
+    auto h = split_csv(lines[0]);
+    if (std::find(h.begin(), h.end(), "genuine") != h.end()) {
+      col_a = col_b = col_genuine = col_score = col_fold = -1;
+      for (size_t k = 0; k < h.size(); ++k) {
+        int* col = h[k] == "a"         ? &col_a
+                   : h[k] == "b"       ? &col_b
+                   : h[k] == "genuine" ? &col_genuine
+                   : h[k] == "score"   ? &col_score
+                   : h[k] == "fold"    ? &col_fold
+                                       : nullptr;
+        if (!col)
+          throw Error(path + ": line 1: unknown column '" + h[k] +
+                      "' (expected a, b, genuine, score, fold)");
+        *col = static_cast<int>(k);
+      }
+      if (col_a < 0 || col_b < 0) throw Error(path + ": line 1: the header needs columns a and b");
+      first = 1;
+      min_fields = max_fields = h.size();
+    }
+  }
+  auto resolve = [&](const std::string& s) {
+    return (root.empty() || fs::path(s).is_absolute()) ? s : (fs::path(root) / s).string();
+  };
+  for (size_t i = first; i < lines.size(); ++i) {
     auto t = split_csv(lines[i]);
-    if (i == 0 && t.size() >= 3 && (t[2] == "genuine" || t[0] == "a")) continue;  // header
-    if (t.size() < 3 || t.size() > 5)
-      throw Error(path + ": line " + std::to_string(i + 1) +
-                  ": expected a,b,genuine[,score[,fold]]");
-    Pair p;
-    auto resolve = [&](const std::string& s) {
-      return (root.empty() || fs::path(s).is_absolute()) ? s : (fs::path(root) / s).string();
+    const std::string where = path + ": line " + std::to_string(i + 1);
+    if (t.size() < min_fields || t.size() > max_fields)
+      throw Error(where + (first ? ": expected as many fields as the header (" +
+                                       std::to_string(max_fields) + ")"
+                                 : std::string(": expected a,b,genuine[,score[,fold]]")));
+    auto field = [&](int col) -> const std::string* {
+      return col >= 0 && col < static_cast<int>(t.size()) ? &t[col] : nullptr;
     };
-    p.a = resolve(t[0]);
-    p.b = resolve(t[1]);
-    if (t[2] == "1" || t[2] == "true" || t[2] == "True")
+    Pair p;
+    p.a = resolve(t[col_a]);
+    p.b = resolve(t[col_b]);
+    const std::string& g = t[col_genuine];
+    if (g == "1" || g == "true" || g == "True")
       p.genuine = true;
-    else if (t[2] == "0" || t[2] == "false" || t[2] == "False")
+    else if (g == "0" || g == "false" || g == "False")
       p.genuine = false;
     else
-      throw Error(path + ": line " + std::to_string(i + 1) + ": genuine must be 1/0, got '" + t[2] +
-                  "'");
-    if (t.size() == 5) {
-      try {
-        p.fold = std::stoi(t[4]);
-      } catch (const std::exception&) {
-        throw Error(path + ": line " + std::to_string(i + 1) + ": bad fold '" + t[4] + "'");
-      }
-    }
-    if (t.size() >= 4) {
+      throw Error(where + ": genuine must be 1/0, got '" + g + "'");
+    if (const std::string* f = field(col_fold); f && !f->empty()) {
       try {
         size_t used = 0;
-        p.score = std::stod(t[3], &used);
-        if (used != t[3].size()) throw std::invalid_argument("trailing");
+        p.fold = std::stoi(*f, &used);
+        if (used != f->size()) throw std::invalid_argument("trailing");
       } catch (const std::exception&) {
-        throw Error(path + ": line " + std::to_string(i + 1) + ": bad score '" + t[3] + "'");
+        throw Error(where + ": bad fold '" + *f + "'");
+      }
+    }
+    if (const std::string* sc = field(col_score); sc && !sc->empty()) {
+      try {
+        size_t used = 0;
+        p.score = std::stod(*sc, &used);
+        if (used != sc->size()) throw std::invalid_argument("trailing");
+      } catch (const std::exception&) {
+        throw Error(where + ": bad score '" + *sc + "'");
       }
     }
     pairs.push_back(std::move(p));

@@ -16,7 +16,9 @@ struct Pair {
 
 // LFW pairs.txt: "folds n", then per fold n genuine lines "name i j" and n impostor lines
 // "name1 i name2 j"; images at ROOT/name/name_%04d.jpg.
-// CSV: header optional; rows "a,b,genuine[,score[,fold]]" with genuine 1/0 (or true/false);
+// CSV: rows "a,b,genuine[,score[,fold]]" with genuine 1/0 (or true/false); with a header
+// (a line naming the column "genuine") columns are read by name, e.g. "a,b,genuine,fold";
+// an empty score is no score;
 // relative paths are taken relative to ROOT when ROOT is given.
 // Errors name the file and line.
 // One CSV line into fields (RFC 4180 quoting; a trailing CR dropped).

@@ -1,11 +1,13 @@
 #include "io/file_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -57,6 +59,23 @@ void AtomicFile::commit() {
     ::unlink(tmp_.c_str());
     throw Error(path_ + ": cannot rename the finished output into place: " + std::strerror(e));
   }
+}
+
+size_t remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  size_t removed = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || !it->is_regular_file(ec)) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (::kill(std::stoi(pid), 0) == 0 || errno == EPERM) continue;  // still running
+    removed += fs::remove(it->path(), ec);
+  }
+  return removed;
 }
 
 }  // namespace vitnt::io

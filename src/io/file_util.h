@@ -25,4 +25,8 @@ class AtomicFile {
   int fd_ = -1;
 };
 
+// Removes the temporaries AtomicFile leaves when its process is killed (NAME.tmp.PID of
+// a process that no longer runs) below `dir`; returns how many.
+size_t remove_stale_temporaries(const std::string& dir);
+
 }  // namespace vitnt::io

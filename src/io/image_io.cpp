@@ -299,8 +299,11 @@ cv::Mat load_aligned_crop(const std::string& path, int size, bool resize, std::s
   if (img.cols != size || img.rows != size) {
     if (!resize) {
       error = "is " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
-              ", not an aligned " + std::to_string(size) + "x" + std::to_string(size) +
-              " crop (use --resize to scale it)";
+              ", not an aligned " + std::to_string(size) + "x" + std::to_string(size) + " crop" +
+              (img.cols > 2 * size || img.rows > 2 * size
+                   ? std::string(": a photo? use --detect to find and align its face, or "
+                                 "--resize to scale it as it is")
+                   : std::string(" (use --resize to scale it, or --detect if it is a photo)"));
       return {};
     }
     cv::Mat r;

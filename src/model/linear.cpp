@@ -1,5 +1,7 @@
 #include "model/linear.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace vitnt::model {
@@ -81,6 +83,43 @@ void PackedLinear::run(const void* x, int rows, void* y, Epilogue e, bool bf16_o
   dnnl::stream s(cpu_engine());
   en.prim.execute(s, args);
   s.wait();
+}
+
+}  // namespace vitnt::model
+
+namespace vitnt::model {
+
+double matmul_peak_gflops(Precision precision, int m, int k, int n, int iters) {
+  // The same primitive setup as PackedLinear (packed weights, user scratchpad), on
+  // constant data: the GEMM rate this machine gives the engine, quoted beside every
+  // throughput figure.
+  const dt in_dt = precision == Precision::BF16 ? dt::bf16 : dt::f32;
+  dnnl::memory::desc src({m, k}, in_dt, tag::ab), wany({k, n}, in_dt, tag::any),
+      dst({m, n}, dt::f32, tag::ab);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wany, dst), user_scratchpad_attr(),
+                                  cpu_engine());
+  dnnl::memory a(src, cpu_engine()), w(pd.weights_desc(), cpu_engine()), c(dst, cpu_engine());
+  std::memset(a.get_data_handle(), 0, src.get_size());
+  std::memset(w.get_data_handle(), 0, pd.weights_desc().get_size());
+  dnnl::matmul prim(pd);
+  dnnl::stream s(cpu_engine());
+  dnnl::memory scratch = thread_scratchpad(pd.scratchpad_desc());
+  auto run = [&] {
+    prim.execute(s, {{DNNL_ARG_SRC, a},
+                     {DNNL_ARG_WEIGHTS, w},
+                     {DNNL_ARG_DST, c},
+                     {DNNL_ARG_SCRATCHPAD, scratch}});
+    s.wait();
+  };
+  run();
+  std::vector<double> t;
+  for (int i = 0; i < iters; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    run();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return 2.0 * m * k * n / t[t.size() / 2] / 1e9;
 }
 
 }  // namespace vitnt::model

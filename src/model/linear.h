@@ -26,6 +26,11 @@ dnnl::primitive_attr user_scratchpad_attr();
 // A scratchpad for `pd` owned by the calling thread (grown as needed, reused).
 dnnl::memory thread_scratchpad(const dnnl::memory::desc& scratchpad_desc);
 
+// Median GFLOP/s of one oneDNN matmul [m, k] x [k, n] (fp32 or bf16 inputs, fp32 out)
+// on the threads oneDNN is given: the machine's GEMM peak for the engine, measured.
+double matmul_peak_gflops(Precision precision, int m = 6272, int k = 512, int n = 1536,
+                          int iters = 20);
+
 class PackedLinear {
  public:
   PackedLinear() = default;

@@ -16,11 +16,11 @@ import sys
 import tempfile
 import time
 
-os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import torch_env  # noqa: E402  (before torch: OMP_WAIT_POLICY)
 import torch  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import facevit  # noqa: E402
 
@@ -42,7 +42,8 @@ def main():
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--out")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    # refuses to report PyTorch figures on the reference BLAS
+    torch_setup = torch_env.setup(a.threads)
     batches = [int(b) for b in a.batches.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +87,8 @@ def main():
                                  bf16_ratio=ours["bf16"][b] / torch_ips, gflop_per_image=gf,
                                  vitnt_gflops=gf * ours["fp32"][b],
                                  torch_gflops=gf * torch_ips))
-    print(f"\n{a.threads} threads, score only, fp32, medians of {a.iters}\n")
+    print(f"\n{a.threads} threads, score only, fp32, medians of {a.iters}; PyTorch "
+          f"{torch_setup['torch']} on {torch_setup['blas']} ({torch_setup['blas_library']})\n")
     print("| model | blocks | batch | vitnt fp32 img/s | vitnt bf16 img/s | PyTorch fp32 img/s "
           "| fp32 vs PyTorch | bf16 vs PyTorch | vitnt fp32 GFLOP/s | PyTorch GFLOP/s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -96,7 +98,7 @@ def main():
               f"{r['bf16_ratio']:.2f}x | {r['vitnt_gflops']:.0f} | {r['torch_gflops']:.0f} |")
     if a.out:
         with open(a.out, "w") as f:
-            json.dump(rows, f, indent=2)
+            json.dump({"torch": torch_setup, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

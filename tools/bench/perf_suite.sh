@@ -8,7 +8,12 @@ OUT=runs/perf
 SHARED=${VITNT_SHARED:-../shared}
 mkdir -p "$OUT"
 export OMP_WAIT_POLICY=PASSIVE  # for the PyTorch side; harmless for ours
-lscpu | grep -E "Model name|^CPU\(s\)|Flags" | sed 's/Flags:.*/Flags: (avx512f avx512_bf16 ...)/' > "$OUT/machine.txt"
+# the machine every figure of this run belongs to: CPU model and family, the SIMD flags
+# that matter, and the oneDNN matmul peak measured now
+{ lscpu | grep -E "Model name|CPU family|^CPU\(s\)"
+  echo "Flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|avx512_vnni|amx_bf16)$' | tr '\n' ' ')"
+  $V bench --matmul-peak --threads 2 --batch 1 --iters 1 | grep "oneDNN matmul"; } > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
 
 # 1. vitnt fp32 / bf16 vs PyTorch eager fp32, CVLface ViT-S and ViT-B shapes, batch 1 and 32
 /usr/bin/python3 tools/bench/compare_torch.py --vitnt "$V" --batches 1,32 --iters 5 \
@@ -33,9 +38,9 @@ cat "$OUT/scaling.txt"
 sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || echo "(cannot drop caches: cold = warm)"
 { /usr/bin/time -f "cold: process start + load %e s" $V info "${B[@]}" > /dev/null; } 2>&1 | tee "$OUT/startup.txt"
 sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-echo -n "cold: " >> "$OUT/startup.txt"; $V bench "${B[@]}" --batch 1 --iters 1 | sed -n 1p >> "$OUT/startup.txt"
+echo -n "cold: " >> "$OUT/startup.txt"; $V bench "${B[@]}" --batch 1 --iters 1 | grep "model ready" >> "$OUT/startup.txt"
 { /usr/bin/time -f "warm: process start + load %e s" $V info "${B[@]}" > /dev/null; } 2>&1 | tee -a "$OUT/startup.txt"
-echo -n "warm: " >> "$OUT/startup.txt"; $V bench "${B[@]}" --batch 1 --iters 1 | sed -n 1p >> "$OUT/startup.txt"
+echo -n "warm: " >> "$OUT/startup.txt"; $V bench "${B[@]}" --batch 1 --iters 1 | grep "model ready" >> "$OUT/startup.txt"
 cat "$OUT/startup.txt"
 
 # 4. memory: peak RSS, ViT-B score-only batch 32, and RSS over a 13,000-image stream

@@ -23,14 +23,14 @@ import sys
 import time
 import zipfile
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # else torch's OpenMP spins vs OpenBLAS
-
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import torch_env  # noqa: E402  (before torch: OMP_WAIT_POLICY=PASSIVE)
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import facevit  # noqa: E402
 import st_io  # noqa: E402
@@ -507,7 +507,7 @@ def main():
     q.add_argument("--control", help="also write the untrained initial weights here")
     q.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    torch_env.setup(a.threads)  # threads; refuses the reference BLAS (30-50x slower)
     {"prepare": cmd_prepare, "train": cmd_train, "export": cmd_export}[a.cmd](a)
 
 

@@ -14,8 +14,8 @@ import json
 import os
 import sys
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import torch_env  # noqa: E402  (before torch: OMP_WAIT_POLICY=PASSIVE)
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -57,7 +57,7 @@ def synthetic_images(n, seed):
 
 
 def main():
-    torch.set_num_threads(2)
+    torch_env.setup(2, require_fast_blas=False, quiet=True)  # warns on a slow BLAS
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--images", nargs="*", default=[])
