@@ -37,7 +37,48 @@ import st_io  # noqa: E402
 
 SHARED = os.environ.get("VITNT_SHARED", os.path.join(HERE, "..", "..", "..", "shared"))
 STUDENT = dict(img_size=112, patch_size=16, embed_dim=192, depth=12, num_heads=6,
-               mlp_ratio=3.0, num_features=512)
+               mlp_ratio=3.0, num_features=512)  # v1, the bundled vitnt-s16
+
+
+def student_config(a):
+    """The student of a new run: v1's, with --patch-size / --embed-dim / --depth / --heads."""
+    c = dict(STUDENT)
+    for key, arg in (("patch_size", "patch_size"), ("embed_dim", "embed_dim"),
+                     ("depth", "depth"), ("num_heads", "heads")):
+        if getattr(a, arg, None):
+            c[key] = getattr(a, arg)
+    return c
+
+
+def adapt_state(src, student):
+    """Warm start across patch sizes (same width and depth): a finer grid of patch p'
+    = p / f sees each p x p patch as f x f sub-patches. The patch-embedding kernel is
+    the p kernel summed over f x f blocks (the p-model on the image upsampled f times:
+    on a smooth region a sub-token equals its parent token), position embeddings are
+    interpolated, and
+    the head's per-token weights are split evenly over the f^2 sub-tokens, so an image
+    whose sub-tokens equal their parent token gives the same embedding."""
+    src = {k: v.float() for k, v in src.items()}
+    kw = src["patch_embed.proj.weight"]
+    d, p = kw.shape[0], kw.shape[-1]
+    q = student["patch_size"]
+    if d != student["embed_dim"]:
+        raise SystemExit(f"--init-from: width {d} != the student's {student['embed_dim']}")
+    if p == q:
+        return src
+    if p % q:
+        raise SystemExit(f"--init-from: patch {p} is not a multiple of the student's {q}")
+    f = p // q
+    g0, g1 = 112 // p, 112 // q
+    out = dict(src)
+    out["patch_embed.proj.weight"] = kw.reshape(d, 3, q, f, q, f).sum((3, 5))
+    pe = src["pos_embed"].reshape(1, g0, g0, d).permute(0, 3, 1, 2)
+    out["pos_embed"] = F.interpolate(pe, size=(g1, g1), mode="bicubic",
+                                     align_corners=False).permute(0, 2, 3, 1).reshape(1, -1, d)
+    hw = src["feature.0.weight"].reshape(-1, g0, g0, d)
+    hw = hw.repeat_interleave(f, 1).repeat_interleave(f, 2) / (f * f)
+    out["feature.0.weight"] = hw.reshape(hw.shape[0], -1)
+    return out
 
 
 # ----------------------------------------------------------------------------- augment
@@ -263,20 +304,25 @@ def cmd_train(a):
     torch.manual_seed(0)
     os.makedirs(a.ckpt, exist_ok=True)
     ck_path = os.path.join(a.ckpt, "last.pt")
-    model = facevit.FaceViT(**STUDENT)
-    ema = facevit.FaceViT(**STUDENT)
+    st = torch.load(ck_path) if os.path.exists(ck_path) else None
+    student = st.get("student", STUDENT) if st else student_config(a)
+    if st and student != student_config(a) and any(
+            getattr(a, k, None) for k in ("patch_size", "embed_dim", "depth", "heads")):
+        sys.exit(f"{ck_path} holds a {student} student; drop the architecture options to "
+                 "resume it, or use another --ckpt")
+    print(f"student: {student}", flush=True)
+    model = facevit.FaceViT(**student)
+    ema = facevit.FaceViT(**student)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     step, seen = 0, 0
-    if os.path.exists(ck_path):
-        st = torch.load(ck_path)
+    if st:
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["opt"])
         step, seen = st["step"], st["seen"]
         print(f"resumed at step {step}, {seen} samples seen", flush=True)
     elif a.init_from:  # e.g. the committed default model, when the checkpoint is gone
-        w = st_io.load(a.init_from)
-        model.load_state_dict({k: v.float() for k, v in w.items()})
+        model.load_state_dict(adapt_state(st_io.load(a.init_from), student))
         ema.load_state_dict(model.state_dict())
         print(f"initialised from {a.init_from}", flush=True)
     else:
@@ -287,6 +333,11 @@ def cmd_train(a):
     val = dict(np.load(os.path.join(a.pool, "val.npz")))
     print(f"pool: {len(images)} variants from {n_shards} shards", flush=True)
     log = open(os.path.join(a.ckpt, "log.tsv"), "a")
+    if step == 0:  # where a warm start begins
+        v = evaluate(ema, val)
+        print(f"val step 0: cos clean {v['clean']:.4f} degraded {v['degraded']:.4f}", flush=True)
+        log.write(f"0\t0\t{time.time():.0f}\t{v['clean']:.5f}\t{v['degraded']:.5f}\n")
+        log.flush()
     model.train()
     g = torch.Generator().manual_seed(step)
     t_last_ck = time.time()
@@ -336,7 +387,7 @@ def cmd_train(a):
         if time.time() - t_last_ck > a.ckpt_minutes * 60:
             save_ckpt(ck_path, dict(model=model.state_dict(), ema=ema.state_dict(),
                                     opt=opt.state_dict(), step=step, seen=seen,
-                                    student=STUDENT))
+                                    student=student))
             t_last_ck = time.time()
             # pick up shards that `prepare` added meanwhile
             if len(glob.glob(os.path.join(a.pool, "shard*.npz"))) > n_shards:
@@ -346,7 +397,7 @@ def cmd_train(a):
         if a.max_samples and seen >= a.max_samples:
             break
     save_ckpt(ck_path, dict(model=model.state_dict(), ema=ema.state_dict(),
-                            opt=opt.state_dict(), step=step, seen=seen, student=STUDENT))
+                            opt=opt.state_dict(), step=step, seen=seen, student=student))
     print(f"checkpoint at step {step}, {seen} samples: {ck_path}", flush=True)
 
 
@@ -426,7 +477,8 @@ def choose_settings(model, rgb, util):
 
 def cmd_export(a):
     st = torch.load(os.path.join(a.ckpt, "last.pt"))
-    model = facevit.FaceViT(**STUDENT)
+    student = st.get("student", STUDENT)
+    model = facevit.FaceViT(**student)
     model.load_state_dict(st["ema"])
     # choose the ViTNT settings on FairFace val with synthetic degradations
     cache = os.path.join(a.ckpt, "settings_set.npz")
@@ -438,14 +490,14 @@ def cmd_export(a):
         save_npz_atomic(cache, rgb=rgb, util=util)
     results = choose_settings(model, rgb, util)
     torch.manual_seed(0)  # the same initial weights as `train` starts from
-    control = choose_settings(facevit.FaceViT(**STUDENT), rgb, util)
+    control = choose_settings(facevit.FaceViT(**student), rgb, util)
     print("best settings by Spearman(Q, utility) on FairFace val + degradations:")
     for r in results[:5]:
         print(f"  rho {r[0]:.4f}  blocks {r[1]}:{r[2]}  s {r[3]:g}  {r[4]}")
     rho, first, last, s, agg = results[0]
     ctrl = [c for c in control if c[1:] == (first, last, s, agg)][0][0]
     print(f"random-initialisation control with the same settings: rho {ctrl:.4f}")
-    config = dict(name=a.name, img_size=112, **{k: STUDENT[k] for k in STUDENT if k != "img_size"},
+    config = dict(name=a.name, img_size=112, **{k: student[k] for k in student if k != "img_size"},
                   input=dict(channel_order="RGB", mean=[0.5] * 3, std=[0.5] * 3),
                   vitnt=dict(blocks=[first, last], scaling=s, aggregation=agg),
                   ignore_tensors=["mask_token"])
@@ -463,7 +515,7 @@ def cmd_export(a):
     print(f"exported EMA weights at {st['seen']} samples to {a.out}")
     if a.control:  # the same architecture at its training initialisation, for controls
         torch.manual_seed(0)
-        init = facevit.FaceViT(**STUDENT).state_dict()
+        init = facevit.FaceViT(**student).state_dict()
         st_io.save(a.control, {k: v.to(torch.float16) for k, v in init.items()
                                if not k.endswith("num_batches_tracked")},
                    metadata={"vitnt_config": json.dumps(config), "note": "random init control"})
@@ -483,7 +535,12 @@ def main():
     q = sub.add_parser("train")
     q.add_argument("--pool", required=True)
     q.add_argument("--ckpt", required=True)
-    q.add_argument("--init-from")
+    q.add_argument("--init-from", help="start from these weights (another patch size: "
+                   "adapted, see adapt_state)")
+    q.add_argument("--patch-size", type=int, help="student patch size (new runs; default 16)")
+    q.add_argument("--embed-dim", type=int, help="student width (new runs; default 192)")
+    q.add_argument("--depth", type=int, help="student depth (new runs; default 12)")
+    q.add_argument("--heads", type=int, help="student heads (new runs; default 6)")
     q.add_argument("--threads", type=int, default=2)
     q.add_argument("--batch", type=int, default=128)
     q.add_argument("--lr", type=float, default=1e-3)

@@ -27,6 +27,31 @@ def face_like(seed=0):
     return img
 
 
+class WarmStartTest(unittest.TestCase):
+    def test_patch16_to_patch8(self):
+        import torch
+        torch.manual_seed(0)
+        v1 = distill.facevit.FaceViT(**distill.STUDENT).eval()
+        distill.facevit.randomize(v1, 1)
+        fine = dict(distill.STUDENT, patch_size=8)
+        p8 = distill.facevit.FaceViT(**fine).eval()
+        p8.load_state_dict(distill.adapt_state(v1.state_dict(), fine))
+        # an image constant on each 16x16 patch: every sub-token equals its parent token
+        x = torch.randn(2, 3, 7, 7).repeat_interleave(16, 2).repeat_interleave(16, 3)
+        with torch.no_grad():
+            t16 = v1.patch_embed(x)  # [B, 49, D]
+            t8 = p8.patch_embed(x)   # [B, 196, D]
+            parent = t16.reshape(2, 7, 7, -1).repeat_interleave(2, 1).repeat_interleave(2, 2)
+            self.assertLess(float((t8 - parent.reshape(2, 196, -1)).abs().max()), 1e-4)
+            # the head on sub-tokens equal to their parents gives the parent's output
+            h16 = v1.feature[0](t16.reshape(2, -1))
+            h8 = p8.feature[0](parent.reshape(2, -1))
+            self.assertLess(float((h16 - h8).abs().max()), 1e-3)
+        self.assertEqual(tuple(p8.pos_embed.shape), (1, 196, 192))
+        with self.assertRaises(SystemExit):  # not a multiple
+            distill.adapt_state(v1.state_dict(), dict(distill.STUDENT, patch_size=7))
+
+
 class PoolTest(unittest.TestCase):
     def test_load_pool_equals_concatenation(self):
         rng = np.random.default_rng(1)
