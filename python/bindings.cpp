@@ -24,10 +24,12 @@ namespace {
 
 // What Model.score returns: numpy arrays (plus a per-item error list).
 struct Scores {
-  py::array_t<float> quality;  // (N,)
-  py::object embedding;        // (N, E) float32, or None
-  py::object patch_map;        // (N, h, w) float32, or None
-  py::list errors;             // N entries: None, or why that input failed
+  py::array_t<float> quality;   // (N,)
+  py::object embedding;         // (N, E) float32, or None
+  py::object patch_map;         // (N, h, w) float32, or None
+  py::array_t<int16_t> scalar;  // (N,) calibrated 0..100; -1 uncalibrated or failed
+  py::object regions;           // (N, R) float32 in region_names() order, or None
+  py::list errors;              // N entries: None, or why that input failed
 };
 
 // Plain C++ results gathered while the GIL is released; turned into numpy afterwards.
@@ -150,6 +152,10 @@ Scores to_python(const Model& model, RawScores&& raw, const ScoreOptions& opts) 
   out.quality = py::array_t<float>(n);
   float* q = out.quality.mutable_data();
   for (py::ssize_t i = 0; i < n; ++i) q[i] = raw.errors[i].empty() ? raw.scores[i].quality : nan;
+  out.scalar = py::array_t<int16_t>(n);
+  int16_t* sc = out.scalar.mutable_data();
+  for (py::ssize_t i = 0; i < n; ++i)
+    sc[i] = static_cast<int16_t>(raw.errors[i].empty() ? raw.scores[i].scalar : -1);
   // Failed inputs keep NaN rows so that row i is always input i.
   auto fill = [&](py::array_t<float>& a, size_t width, auto member) {
     float* p = a.mutable_data();
@@ -163,6 +169,13 @@ Scores to_python(const Model& model, RawScores&& raw, const ScoreOptions& opts) 
   };
   out.embedding = py::none();
   out.patch_map = py::none();
+  out.regions = py::none();
+  if (opts.regions) {
+    const size_t r = face_regions().size();
+    py::array_t<float> a({n, static_cast<py::ssize_t>(r)});
+    fill(a, r, &FaceScore::regions);
+    out.regions = a;
+  }
   if (opts.embedding) {
     py::array_t<float> e({n, static_cast<py::ssize_t>(c.num_features)});
     fill(e, c.num_features, &FaceScore::embedding);
@@ -181,7 +194,7 @@ Scores to_python(const Model& model, RawScores&& raw, const ScoreOptions& opts) 
 
 Scores score(const Model& model, const py::object& images, const py::object& blocks,
              std::optional<float> scaling, std::optional<std::string> aggregation, bool embedding,
-             bool patch_map, const std::string& channel_order, bool resize,
+             bool patch_map, bool regions, const std::string& channel_order, bool resize,
              const std::string& errors, int batch_size) {
   ScoreOptions opts;
   parse_blocks(blocks, opts);
@@ -189,6 +202,7 @@ Scores score(const Model& model, const py::object& images, const py::object& blo
   if (aggregation) opts.aggregation = parse_aggregation(*aggregation);
   opts.embedding = embedding;
   opts.patch_map = patch_map;
+  opts.regions = regions;
   const ChannelOrder order = parse_channel_order(channel_order);
   if (errors != "raise" && errors != "report")
     throw py::value_error("errors must be 'raise' or 'report', got '" + errors + "'");
@@ -239,10 +253,15 @@ PYBIND11_MODULE(_vitnt, m) {
 quality:   float32 (N,), higher is better, in (0, 1]; NaN for an input that failed
 embedding: float32 (N, E) FR embeddings (not normalised), or None when not asked
 patch_map: float32 (N, h, w) patch qualities q_p, or None when not asked
+scalar:    int16 (N,) calibrated 0..100 (README "The scalar"); -1 when the model has no
+           calibration for the settings used, or the input failed
+regions:   float32 (N, R) mean patch quality of vitnt.region_names(), or None when not asked
 errors:    list of N entries: None, or why that input could not be read)")
       .def_readonly("quality", &Scores::quality)
       .def_readonly("embedding", &Scores::embedding)
       .def_readonly("patch_map", &Scores::patch_map)
+      .def_readonly("scalar", &Scores::scalar)
+      .def_readonly("regions", &Scores::regions)
       .def_readonly("errors", &Scores::errors)
       .def("__len__", [](const Scores& s) { return s.quality.size(); })
       .def("__repr__", [](const Scores& s) {
@@ -292,7 +311,7 @@ Raises vitnt.Error naming the file and the problem (missing file, shape mismatch
           "the model description in use (a new dict each time)")
       .def("score", &score, py::arg("images"), py::kw_only(), py::arg("blocks") = py::none(),
            py::arg("scaling") = py::none(), py::arg("aggregation") = py::none(),
-           py::arg("embedding") = false, py::arg("patch_map") = false,
+           py::arg("embedding") = false, py::arg("patch_map") = false, py::arg("regions") = false,
            py::arg("channel_order") = "RGB", py::arg("resize") = false, py::arg("errors") = "raise",
            py::arg("batch_size") = 32,
            R"(Scores aligned face crops; returns a vitnt.Scores.
@@ -305,6 +324,7 @@ scaling:       s in q_p = 2 / (1 + exp(s d_p)) (default: the model's)
 aggregation:   'attention-last' | 'attention-all' | 'uniform' (default: the model's)
 embedding:     also return the FR embedding (same forward pass)
 patch_map:     also return every patch quality q_p as (h, w) maps
+regions:       also return the mean patch quality of fixed facial regions (Scores.regions)
 channel_order: 'RGB' (numpy/PIL convention, the default) or 'BGR' (OpenCV)
 resize:        paths only: resize crops of another size instead of failing them
 errors:        paths only: 'raise' (vitnt.Error naming the first unreadable file) or
@@ -318,6 +338,14 @@ scoring, so several Python threads may score at once.)");
       "builtin_arch", [](const std::string& name) { return config_to_python(builtin_arch(name)); },
       py::arg("name"), "a shipped model description, as a dict");
   m.def("builtin_arch_names", &builtin_arch_names, "names of the shipped model descriptions");
+  m.def(
+      "region_names",
+      [] {
+        std::vector<std::string> n;
+        for (const FaceRegion& r : face_regions()) n.push_back(r.name);
+        return n;
+      },
+      "the facial regions of Scores.regions, in column order");
   m.def("expand_inputs", &io::expand_inputs, py::arg("inputs"),
         R"(Expands inputs as `vitnt score` does: a file stays itself, a folder gives its
 image files recursively (sorted), '@list.txt' gives its lines ('#' comments skipped).)");

@@ -102,6 +102,16 @@ std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
                   "x" + std::to_string(c.img_size) + " aligned crops");
   }
   omp_set_num_threads(impl_->threads);
+  // the scalar only for the settings the calibration was fitted with
+  const Calibration* cal = c.calibration && c.calibration->first_block == s.first_block &&
+                                   c.calibration->last_block == s.last_block &&
+                                   c.calibration->scaling == s.scaling &&
+                                   c.calibration->aggregation == s.aggregation
+                               ? &*c.calibration
+                               : nullptr;
+  const std::vector<std::vector<float>> overlap =
+      o.regions ? region_patch_overlap(c.img_size, c.patch_size)
+                : std::vector<std::vector<float>>();
   std::vector<FaceScore> out(images.size());
   std::vector<float> emb, norms, serfiq;
   const size_t chunk = chunk_images(c.num_patches());
@@ -125,7 +135,19 @@ std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
     for (int b = 0; b < n; ++b) {
       FaceScore& r = out[start + b];
       r.quality = scorer.quality(b);
+      if (cal) r.scalar = cal->scalar(r.quality);
       if (o.patch_map) r.patch_quality = scorer.patch_quality(b);
+      if (o.regions) {  // patches weighted by overlap x the aggregation's weight
+        const std::vector<float> q = scorer.patch_quality(b), w = scorer.patch_weight(b);
+        for (const std::vector<float>& ov : overlap) {
+          double num = 0, den = 0;
+          for (size_t p = 0; p < q.size(); ++p) {
+            num += static_cast<double>(ov[p]) * w[p] * q[p];
+            den += static_cast<double>(ov[p]) * w[p];
+          }
+          r.regions.push_back(den > 0 ? static_cast<float>(num / den) : 0.0f);
+        }
+      }
       if (head) r.embedding_norm = norms[b];
       if (o.serfiq_passes > 0) r.serfiq_quality = serfiq[b];
       if (o.embedding)

@@ -34,6 +34,29 @@ enum class Precision { F32, BF16 };
 Aggregation parse_aggregation(const std::string& name);
 std::string to_string(Aggregation a);
 
+// Q mapped to a quality people can act on (README "The scalar"): for one FR comparison
+// system at one operating point, scalar(Q) = round(100 * P(a mated comparison of this
+// image against a good-quality image of the same person is a match | Q)), estimated by a
+// monotone fit of match outcomes against Q (vitnt calibrate). Valid only for the ViTNT
+// settings it was fitted with.
+struct Calibration {
+  std::vector<float> q;  // knots: Q, strictly increasing
+  std::vector<float> p;  // P(match) at each knot: non-decreasing, in [0, 1]
+  // the settings Q was computed with
+  int first_block = 0, last_block = 0;
+  float scaling = 0;
+  Aggregation aggregation = Aggregation::AttentionLast;
+  std::string fr_system;  // the comparison system the probability refers to
+  double fmr = 1e-3;      // its operating point
+  double threshold = 0;   // its comparison-score threshold at that FMR on the fit's data
+  std::string data;       // what the fit used
+  size_t mated = 0;       // mated comparisons in the fit
+  std::string fitted;     // UTC date and vitnt version of the fit
+
+  double probability(float quality) const;  // linear between knots, constant outside
+  int scalar(float quality) const;          // round(100 * probability(Q)): 0..100
+};
+
 // Architecture + input contract + recommended ViTNT settings of one model
 // (the JSON "model description"; see README).
 struct ModelConfig {
@@ -56,6 +79,7 @@ struct ModelConfig {
   Aggregation aggregation = Aggregation::AttentionLast;
   // tensors that may be in the file but are not used (training-only extras)
   std::vector<std::string> ignore_tensors = {"mask_token"};
+  std::optional<Calibration> calibration;  // the "calibration" block, when fitted
 
   int grid() const { return img_size / patch_size; }
   int num_patches() const { return grid() * grid(); }
@@ -63,6 +87,15 @@ struct ModelConfig {
 };
 
 ModelConfig parse_model_config(const std::string& json_text, const std::string& origin);
+// The "calibration" block on its own (vitnt calibrate writes it; errors name `origin`).
+Calibration parse_calibration(const std::string& json_text, const std::string& origin);
+std::string calibration_to_json(const Calibration& c);
+// Isotonic fit of match outcomes against Q: the qualities are pooled into equal-count
+// bins of at least `min_bin` (noise), the bins' match rates made non-decreasing by
+// pool-adjacent-violators, and each pooled block becomes a knot at its mean Q. Only the
+// knots are set; the caller fills in what the fit refers to.
+Calibration fit_calibration(const std::vector<float>& quality, const std::vector<bool>& match,
+                            size_t min_bin = 50);
 ModelConfig load_model_config(const std::string& path);
 std::string model_config_to_json(const ModelConfig& c);
 // Shipped descriptions: cvlface-vit-s, cvlface-vit-b, insightface-vit-t/s/b/l, ...
@@ -91,7 +124,20 @@ struct ScoreOptions {
   int serfiq_passes = 0;
   float serfiq_dropout = 0.5f;
   bool embedding_norm = false;  // FaceScore::embedding_norm (runs the head)
+  bool regions = false;         // FaceScore::regions: mean q_p of fixed facial regions
 };
+
+// The fixed facial regions of --regions, in the ArcFace 112x112 template (image left /
+// right as in the template's landmark order): left_eye, right_eye, nose, mouth,
+// forehead, left_cheek, right_cheek, chin. Rectangles in template pixels (x0, y0, x1, y1).
+struct FaceRegion {
+  std::string name;
+  float x0, y0, x1, y1;
+};
+const std::vector<FaceRegion>& face_regions();
+// Weight of each patch of a grid x grid model (patch_size pixels, row-major) in each
+// region: the area of their overlap, in template pixels scaled to img_size.
+std::vector<std::vector<float>> region_patch_overlap(int img_size, int patch_size);
 
 struct FaceScore {
   float quality = 0;                 // Q: higher is better, in (0, 1]
@@ -100,6 +146,11 @@ struct FaceScore {
   float embedding_norm = 0;          // |embedding before the last BatchNorm| (MagFace-style), with
                                      // embedding or serfiq_passes
   float serfiq_quality = 0;          // 1 - mean pairwise distance of the dropout embeddings
+  int scalar = -1;  // calibrated 0..100 (see Calibration); -1: the model has no calibration for
+                    // these settings
+  std::vector<float> regions;  // with ScoreOptions::regions: per face_regions(), the mean q_p of
+                               // the region's patches weighted by overlap (and attention, when
+                               // the aggregation uses it)
 };
 
 struct LoadOptions {

@@ -12,7 +12,8 @@ Scoring many files on a Dask cluster: `vitnt.dask.score_files` or
 `python3 -m vitnt.dask --help`.
 """
 
-from ._vitnt import Error, Model, Scores, builtin_arch, builtin_arch_names, expand_inputs
+from ._vitnt import Error, Model, Scores, builtin_arch, builtin_arch_names, expand_inputs, region_names
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Model", "Scores", "builtin_arch", "builtin_arch_names", "expand_inputs"]
+__all__ = ["Error", "Model", "Scores", "builtin_arch", "builtin_arch_names", "expand_inputs",
+           "region_names"]

@@ -22,6 +22,10 @@ class Scores:
     @property
     def patch_map(self) -> Optional[npt.NDArray[np.float32]]: ...  # (N, h, w) or None
     @property
+    def scalar(self) -> npt.NDArray[np.int16]: ...  # (N,) 0..100; -1 uncalibrated / failed
+    @property
+    def regions(self) -> Optional[npt.NDArray[np.float32]]: ...  # (N, R) or None
+    @property
     def errors(self) -> list[Optional[str]]: ...  # None, or why input i failed
     def __len__(self) -> int: ...
 
@@ -49,6 +53,7 @@ class Model:
         aggregation: Optional[Literal["attention-last", "attention-all", "uniform"]] = None,
         embedding: bool = False,
         patch_map: bool = False,
+        regions: bool = False,
         channel_order: Literal["RGB", "BGR"] = "RGB",
         resize: bool = False,
         errors: Literal["raise", "report"] = "raise",
@@ -57,6 +62,7 @@ class Model:
 
 def builtin_arch(name: str) -> dict: ...
 def builtin_arch_names() -> list[str]: ...
+def region_names() -> list[str]: ...
 def expand_inputs(inputs: Sequence[str]) -> list[str]: ...
 
 __all__: list[str]

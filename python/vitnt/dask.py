@@ -5,7 +5,7 @@
 
 The inputs are cut into partitions of `partition_size` paths. A task scores one
 partition in batches with a model that is loaded once per worker process (cached here,
-keyed by the model settings) and gives one row per path: `path, quality, error`
+keyed by the model settings) and gives one row per path: `path, quality, scalar, error`
 (+ `emb_0..` with embedding=True, `q_0..` with patch_map=True; the same values and
 order as `vitnt score`). An image that cannot be read gets an `error` and NaN numbers;
 it never fails the job.
@@ -129,7 +129,7 @@ def preload(client, model_path: StrPath, *, config: Union[dict, StrPath, None] =
 
 
 def _columns(s: Settings, num_features: int, grid: int) -> list[str]:
-    cols = ["path", "quality", "error"]
+    cols = ["path", "quality", "scalar", "error"]
     if s.embedding:
         cols += [f"emb_{i}" for i in range(num_features)]
     if s.patch_map:
@@ -150,6 +150,7 @@ def score_partition(paths: Sequence[str], s: Settings) -> pd.DataFrame:
     grid = c["img_size"] // c["patch_size"]
     n = len(paths)
     quality = np.full(n, np.nan, np.float32)
+    scalar = np.full(n, np.nan, np.float32)  # 0..100; NaN: uncalibrated or failed
     errors: list[Optional[str]] = [None] * n
     emb = np.full((n, c["num_features"]), np.nan, np.float32) if s.embedding else None
     pmap = np.full((n, grid * grid), np.nan, np.float32) if s.patch_map else None
@@ -162,13 +163,14 @@ def score_partition(paths: Sequence[str], s: Settings) -> pd.DataFrame:
                         errors="report", batch_size=s.batch_size)
         end = start + len(chunk)
         quality[start:end] = r.quality
+        scalar[start:end] = np.where(r.scalar >= 0, r.scalar, np.nan)
         errors[start:end] = r.errors
         if emb is not None:
             emb[start:end] = r.embedding
         if pmap is not None:
             pmap[start:end] = r.patch_map.reshape(len(chunk), -1)
     parts = [pd.DataFrame({"path": pd.Series(list(paths), dtype=object), "quality": quality,
-                           "error": pd.Series(errors, dtype=object)})]
+                           "scalar": scalar, "error": pd.Series(errors, dtype=object)})]
     cols = _columns(s, c["num_features"], grid)
     if emb is not None:
         parts.append(pd.DataFrame(emb, columns=[k for k in cols if k.startswith("emb_")]))
@@ -484,7 +486,7 @@ def score_files(paths_or_glob: Union[StrPath, Sequence[StrPath]], model_path: St
     blocks, scaling, aggregation, embedding, patch_map, resize: as Model.score
     batch_size:     images decoded and scored per step inside a task
 
-    Columns: path, quality (float32), error (None or why the image failed), emb_0.. and
+    Columns: path, quality (float32), scalar (float32: 0..100, NaN when uncalibrated), error (None or why the image failed), emb_0.. and
     q_0.. when asked. Row order is input order.
     """
     options = dict(config=config, arch=arch, threads=threads, precision=precision,

@@ -17,6 +17,7 @@ struct ModelArgs {
   std::string weights, config_path, arch;
   int threads = 0;
   std::string precision = "fp32";
+  std::string calibration;  // a calibration JSON replacing the model's own
 };
 
 // A registered subcommand and what running it does (returns the exit code).
@@ -29,6 +30,7 @@ Command add_info_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_align_command(CLI::App& app);
+Command add_calibrate_command(CLI::App& app);
 
 // Face detection settings of `align` and `score --detect` (src/cli/align_cmd.cpp).
 struct DetectArgs {

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "io/file_util.h"
 
 namespace fs = std::filesystem;
 
@@ -40,7 +41,12 @@ Model load_model(const ModelArgs& a) {
     lo.precision = Precision::BF16;
   else if (a.precision != "fp32")
     throw Error("--precision must be fp32 or bf16, got '" + a.precision + "'");
-  return Model::load(a.weights.empty() ? default_model_path() : a.weights, config, lo);
+  const std::string weights = a.weights.empty() ? default_model_path() : a.weights;
+  if (!a.calibration.empty()) {  // the model's description, with this calibration instead
+    if (!config) config = Model::load(weights, std::nullopt, lo).config();
+    config->calibration = parse_calibration(io::read_text_file(a.calibration), a.calibration);
+  }
+  return Model::load(weights, config, lo);
 }
 
 void add_model_options(CLI::App& cmd, ModelArgs& a) {
@@ -51,6 +57,8 @@ void add_model_options(CLI::App& cmd, ModelArgs& a) {
   cmd.add_option("--precision", a.precision,
                  "fp32 (exact) or bf16 (AVX512-BF16 GEMMs, faster; see docs/performance.md)")
       ->capture_default_str();
+  cmd.add_option("--calibration", a.calibration,
+                 "a calibration JSON (vitnt calibrate) instead of the model's own");
 }
 
 Progress::Progress(size_t total) : total_(total), tty_(::isatty(2)), start_(Clock::now()) {

@@ -14,9 +14,11 @@
 #include <unordered_map>
 
 #include "cli/commands.h"
+#include "eval/calibrate.h"
 #include "eval/edc.h"
 #include "eval/fr_onnx.h"
 #include "eval/pairs.h"
+#include "eval/quality_file.h"
 #include "io/file_util.h"
 #include "io/image_io.h"
 
@@ -39,55 +41,7 @@ struct EvalArgs {
   bool log_fnmr = false, no_report = false;
 };
 
-// The identity of an image across pairs and quality files: its canonical path, worked
-// out once per distinct path (the lookups run per pair, method and FMR).
-const std::string& key(const std::string& p) {
-  static std::unordered_map<std::string, std::string> cache;
-  auto it = cache.find(p);
-  if (it != cache.end()) return it->second;
-  std::error_code ec;
-  auto k = fs::weakly_canonical(p, ec);
-  return cache.emplace(p, ec ? p : k.string()).first->second;
-}
-
-// path -> quality from a `vitnt score` CSV/JSONL or any "path,quality" CSV.
-std::map<std::string, double> read_quality_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw Error(path + ": cannot read the quality file");
-  std::map<std::string, double> q;
-  std::string line;
-  size_t n = 0;
-  int path_col = -1, q_col = -1;
-  while (std::getline(f, line)) {
-    ++n;
-    if (line.empty()) continue;
-    if (line[0] == '{') {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.contains("path") || !j.contains("quality"))
-        throw Error(path + ": line " + std::to_string(n) + ": expected {\"path\", \"quality\"}");
-      q[key(j["path"].get<std::string>())] = j["quality"].get<double>();
-      continue;
-    }
-    const std::vector<std::string> t = eval::split_csv(line);
-    if (path_col < 0) {
-      for (size_t i = 0; i < t.size(); ++i) {
-        if (t[i] == "path") path_col = static_cast<int>(i);
-        if (t[i] == "quality") q_col = static_cast<int>(i);
-      }
-      if (path_col < 0 || q_col < 0)
-        throw Error(path + ": the CSV header must name a 'path' and a 'quality' column");
-      continue;
-    }
-    if (static_cast<int>(t.size()) <= std::max(path_col, q_col))
-      throw Error(path + ": line " + std::to_string(n) + ": too few columns");
-    try {
-      q[key(t[path_col])] = std::stod(t[q_col]);
-    } catch (const std::exception&) {
-      throw Error(path + ": line " + std::to_string(n) + ": bad quality '" + t[q_col] + "'");
-    }
-  }
-  return q;
-}
+const std::string& key(const std::string& p) { return eval::image_key(p); }
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   double ab = 0, aa = 0, bb = 0;
@@ -99,6 +53,7 @@ struct Method {
   std::string name, cost, source;         // source: quality file (for the report), if any
   std::map<std::string, double> quality;  // per image key; empty for oracle
   bool oracle = false;
+  std::map<std::string, int> scalar;  // calibrated 0..100, for the images that have one
 };
 
 std::string report_script() {
@@ -109,6 +64,58 @@ std::string report_script() {
                             exe.parent_path() / "../share/vitnt/report.py"})
     if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
   return "";
+}
+
+// What a quality threshold does at the NIST operating points: discard the 5 % / 20 %
+// lowest-quality genuine pairs; the quality value there and the FNMR of the kept ones.
+nlohmann::json threshold_guidance(const std::vector<double>& gscore, const std::vector<double>& q,
+                                  double t, const eval::EdcCurve& curve) {
+  std::vector<double> sorted = q;
+  std::sort(sorted.begin(), sorted.end());
+  nlohmann::json out = nlohmann::json::array();
+  for (double r : {0.05, 0.20}) {
+    const size_t k = static_cast<size_t>(std::floor(r * gscore.size()));
+    const size_t at =
+        static_cast<size_t>(std::lround(r * (curve.discard.size() - 1) / curve.discard.back()));
+    out.push_back({{"discard", r},
+                   {"quality_below_discarded", k < sorted.size() ? sorted[k] : sorted.back()},
+                   {"fnmr_kept", curve.fnmr[std::min(at, curve.fnmr.size() - 1)]}});
+  }
+  (void)t;
+  return out;
+}
+
+// With calibrated scalars: cut-offs 20/40/60/80 (pair scalar = the lower one) and the
+// reliability of scalar / 100 as the probability that a mated comparison matches here.
+void add_scalar_checks(const Method& m, const std::vector<const eval::Pair*>& genuine,
+                       const std::vector<double>& gscore, double t, nlohmann::json& row) {
+  std::vector<double> predicted;
+  std::vector<bool> match;
+  for (size_t i = 0; i < genuine.size(); ++i) {
+    auto sa = m.scalar.find(key(genuine[i]->a)), sb = m.scalar.find(key(genuine[i]->b));
+    if (sa == m.scalar.end() || sb == m.scalar.end()) return;  // not every image calibrated
+    predicted.push_back(std::min(sa->second, sb->second) / 100.0);
+    match.push_back(gscore[i] > t);
+  }
+  nlohmann::json cuts = nlohmann::json::array();
+  for (int cut : {20, 40, 60, 80}) {
+    size_t kept = 0, kept_fail = 0;
+    for (size_t i = 0; i < predicted.size(); ++i)
+      if (predicted[i] * 100 >= cut - 1e-9) ++kept, kept_fail += !match[i];
+    cuts.push_back({{"scalar_at_least", cut},
+                    {"discarded", 1.0 - double(kept) / predicted.size()},
+                    {"fnmr_kept", kept ? double(kept_fail) / kept : 0.0}});
+  }
+  row["scalar_cutoffs"] = cuts;
+  const eval::Reliability rel = eval::reliability(predicted, match);
+  nlohmann::json bins = nlohmann::json::array();
+  for (const eval::ReliabilityBin& b : rel.bins)
+    bins.push_back({{"lo", b.lo},
+                    {"hi", b.hi},
+                    {"n", b.n},
+                    {"predicted", b.predicted},
+                    {"observed", b.observed}});
+  row["reliability"] = {{"ece", rel.ece}, {"n", rel.n}, {"bins", bins}};
 }
 
 int run_eval(const EvalArgs& a) {
@@ -203,13 +210,14 @@ int run_eval(const EvalArgs& a) {
     Method m;
     m.name = eq == std::string::npos ? fs::path(spec).stem().string() : spec.substr(0, eq);
     m.source = eq == std::string::npos ? spec : spec.substr(eq + 1);
-    m.quality = read_quality_file(m.source);
+    m.quality = eval::read_quality_file(m.source, &m.scalar);
     m.cost = "from file";
     methods.push_back(std::move(m));
   }
   for (const std::string& b : a.baselines) {
     if (b != "laplacian") throw Error("unknown --baseline '" + b + "' (known: laplacian)");
-    Method m{"laplacian-variance", "no network pass (Laplacian of the gray image)", "", {}, false};
+    Method m{
+        "laplacian-variance", "no network pass (Laplacian of the gray image)", "", {}, false, {}};
     for (size_t i = 0; i < images.size(); ++i) {
       if (!ok[i]) continue;
       cv::Mat gray, lap;
@@ -222,12 +230,12 @@ int run_eval(const EvalArgs& a) {
     methods.push_back(std::move(m));
   }
   {
-    Method r{"random", "none (seeded uniform per image)", "", {}, false};
+    Method r{"random", "none (seeded uniform per image)", "", {}, false, {}};
     std::mt19937_64 rng(a.seed);
     std::uniform_real_distribution<double> u(0, 1);
     for (const auto& img : images) r.quality[key(img)] = u(rng);
     methods.push_back(std::move(r));
-    methods.push_back({"oracle", "discards by comparison score (best possible)", "", {}, true});
+    methods.push_back({"oracle", "discards by comparison score (best possible)", "", {}, true, {}});
   }
 
   std::vector<double> impostor, gscore;
@@ -299,6 +307,7 @@ int run_eval(const EvalArgs& a) {
                     " genuine pairs (e.g. " + example + ")");
       auto curve = eval::edc(gscore, q, t, std::max(a.max_discard, 0.3));
       per["methods"].push_back({{"name", m.name},
+                                {"thresholds", threshold_guidance(gscore, q, t, curve)},
                                 {"cost", m.cost},
                                 {"source", m.source},
                                 {"fnmr_at_0", curve.fnmr.front()},
@@ -306,6 +315,7 @@ int run_eval(const EvalArgs& a) {
                                 {"pauc_0.3", eval::pauc(curve, 0.3)},
                                 {"discard", curve.discard},
                                 {"fnmr", curve.fnmr}});
+      if (!m.scalar.empty()) add_scalar_checks(m, genuine, gscore, t, per["methods"].back());
     }
     results.push_back(per);
   }
@@ -321,10 +331,14 @@ int run_eval(const EvalArgs& a) {
   for (const auto& r : results) {
     std::printf("FMR %g (t = %.4f):\n  %-28s %10s %10s %10s\n", r["fmr"].get<double>(),
                 r["threshold"].get<double>(), "method", "FNMR@0", "pAUC@0.2", "pAUC@0.3");
-    for (const auto& m : r["methods"])
-      std::printf("  %-28s %10.5f %10.5f %10.5f\n", m["name"].get<std::string>().c_str(),
+    for (const auto& m : r["methods"]) {
+      std::printf("  %-28s %10.5f %10.5f %10.5f", m["name"].get<std::string>().c_str(),
                   m["fnmr_at_0"].get<double>(), m["pauc_0.2"].get<double>(),
                   m["pauc_0.3"].get<double>());
+      if (m.contains("reliability"))
+        std::printf("   scalar ECE %.4f", m["reliability"]["ece"].get<double>());
+      std::printf("\n");
+    }
   }
   if (!a.no_report) {
     const std::string script = report_script();

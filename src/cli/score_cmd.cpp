@@ -18,7 +18,7 @@ struct ScoreArgs {
   ModelArgs model;
   std::string blocks, aggregation, format = "csv", output;
   std::optional<float> scaling;
-  bool embedding = false, patch_map = false, resize = false, detect = false;
+  bool embedding = false, patch_map = false, resize = false, detect = false, regions = false;
   std::string method = "vitnt";  // what the quality column holds
   int serfiq_passes = 10;
   DetectArgs detector;
@@ -36,7 +36,7 @@ nlohmann::json output_settings(const ScoreArgs& a, const Model& model,
                       {"blocks", a.blocks},       {"aggregation", a.aggregation},
                       {"embedding", a.embedding}, {"patch_map", a.patch_map},
                       {"method", a.method},       {"resize", a.resize},
-                      {"detect", a.detect}};
+                      {"regions", a.regions},     {"detect", a.detect}};
   o["scaling"] = a.scaling ? nlohmann::json(*a.scaling) : nlohmann::json();
   if (a.method == "ser-fiq") o["serfiq_passes"] = a.serfiq_passes;
   if (a.detect)
@@ -52,22 +52,29 @@ std::string format_row(const std::string& path, const DetectedFace* face, const 
   std::string line;
   if (jsonl) {
     nlohmann::json j = {{"path", path}, {"quality", s.quality}};
+    j["scalar"] = s.scalar >= 0 ? nlohmann::json(s.scalar) : nlohmann::json();
     if (face) {
       j["face"] = face->index;
       j["box"] = {face->face.x, face->face.y, face->face.width, face->face.height};
       j["det_score"] = face->face.score;
     }
+    if (!s.regions.empty()) {
+      nlohmann::json& r = j["regions"];
+      for (size_t i = 0; i < s.regions.size(); ++i) r[face_regions()[i].name] = s.regions[i];
+    }
     if (!s.embedding.empty()) j["embedding"] = s.embedding;
     if (!s.patch_quality.empty()) j["patch_quality"] = s.patch_quality;
     return j.dump() + "\n";
   }
-  line = csv_field(path) + "," + fmt(s.quality);
+  line = csv_field(path) + "," + fmt(s.quality) + "," +
+         (s.scalar >= 0 ? std::to_string(s.scalar) : std::string());
   if (face) {
     line += "," + std::to_string(face->index);
     for (float v :
          {face->face.x, face->face.y, face->face.width, face->face.height, face->face.score})
       line += "," + fmt(v);
   }
+  for (float v : s.regions) line += "," + fmt(v);
   for (float v : s.embedding) line += "," + fmt(v);
   for (float v : s.patch_quality) line += "," + fmt(v);
   return line + "\n";
@@ -80,6 +87,7 @@ ScoreOptions parse_score_options(const ScoreArgs& a) {
   if (!a.aggregation.empty()) o.aggregation = parse_aggregation(a.aggregation);
   o.embedding = a.embedding;
   o.patch_map = a.patch_map;
+  o.regions = a.regions;
   if (a.method == "embedding-norm") {
     o.embedding_norm = true;
   } else if (a.method == "ser-fiq") {
@@ -106,21 +114,31 @@ int run_score(const ScoreArgs& a) {
   if (a.detect) detector = load_detector(a.detector);
   Model model = load_model(a.model);
   const ModelConfig& c = model.config();
+  if (a.method != "vitnt")
+    std::fprintf(stderr, "note: the scalar column is empty for the %s baseline\n",
+                 a.method.c_str());
+  else if (!c.calibration)
+    std::fprintf(stderr,
+                 "note: %s has no calibration: the scalar column is empty (fit one with "
+                 "`vitnt calibrate`, README \"The scalar\")\n",
+                 model.path().c_str());
   const std::vector<std::string> paths = io::expand_inputs(a.inputs);
   if (paths.empty()) throw Error("no input images found in the given INPUTS");
 
   const bool jsonl = a.format == "jsonl";
   std::string header;
   if (!jsonl) {
-    header = "path,quality";
+    header = "path,quality,scalar";
     if (detector) header += ",face,box_x,box_y,box_w,box_h,det_score";
+    for (const FaceRegion& r : face_regions())
+      if (opts.regions) header += ",region_" + r.name;
     for (int i = 0; opts.embedding && i < c.num_features; ++i)
       header += ",emb_" + std::to_string(i);
     for (int i = 0; opts.patch_map && i < c.num_patches(); ++i) header += ",q_" + std::to_string(i);
     header += "\n";
   }
   auto row_path = [jsonl](const std::string& line) -> std::string {
-    if (!jsonl) return line.rfind("path,quality", 0) == 0 ? "" : io::first_csv_field(line);
+    if (!jsonl) return line.rfind("path,quality,", 0) == 0 ? "" : io::first_csv_field(line);
     auto j = nlohmann::json::parse(line, nullptr, false);
     return j.is_object() && j.contains("path") && j["path"].is_string() ? j["path"] : "";
   };
@@ -189,8 +207,8 @@ int run_score(const ScoreArgs& a) {
     std::vector<FaceScore> scores = model.score(views, opts);
     // baselines replace the quality column (one pass of the network either way)
     for (FaceScore& fs : scores) {
-      if (opts.embedding_norm) fs.quality = fs.embedding_norm;
-      if (opts.serfiq_passes > 0) fs.quality = fs.serfiq_quality;
+      if (opts.embedding_norm) fs.quality = fs.embedding_norm, fs.scalar = -1;
+      if (opts.serfiq_passes > 0) fs.quality = fs.serfiq_quality, fs.scalar = -1;
     }
     std::string chunk;
     for (size_t i = 0; i < scores.size(); ++i)
@@ -225,6 +243,8 @@ Command add_score_command(CLI::App& app) {
   score->add_option("--aggregation", s.aggregation, "attention-last | attention-all | uniform");
   score->add_flag("--embedding", s.embedding, "also output the FR embedding (same pass)");
   score->add_flag("--patch-map", s.patch_map, "also output every patch quality q_p");
+  score->add_flag("--regions", s.regions,
+                  "also output the mean patch quality of facial regions (region_left_eye, ...)");
   score
       ->add_option("--method", s.method,
                    "quality column: vitnt, or the baselines embedding-norm (MagFace-style, "

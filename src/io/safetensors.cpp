@@ -11,6 +11,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "io/file_util.h"
 #include "vitnt/vitnt.h"
 
 namespace vitnt::io {
@@ -200,6 +201,24 @@ std::vector<float> SafeTensorsFile::to_f32(const TensorInfo& t) {
     }
   }
   return out;
+}
+
+void copy_with_metadata(const std::string& src, const std::string& dst,
+                        const std::map<std::string, std::string>& set) {
+  SafeTensorsFile check(src);  // a valid file, or an Error naming it
+  const std::string bytes = read_text_file(src);
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(bytes[i]);
+  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_len);
+  for (const auto& [k, v] : set) header["__metadata__"][k] = v;
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((uint64_t(text.size()) >> (8 * i)) & 0xff);
+  AtomicFile f(dst);
+  f.write(out + text);
+  f.write(bytes.substr(8 + header_len));
+  f.commit();
 }
 
 }  // namespace vitnt::io

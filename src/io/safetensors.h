@@ -48,6 +48,11 @@ class SafeTensorsFile {
 
 std::string shape_str(const std::vector<int64_t>& shape);
 
+// A copy of safetensors file `src` at `dst` (written atomically) whose metadata entries
+// `set` replace or add to the original's; tensors byte for byte the same.
+void copy_with_metadata(const std::string& src, const std::string& dst,
+                        const std::map<std::string, std::string>& set);
+
 // A tensor still in its mapped file: converted when needed, and its pages handed back
 // to the kernel afterwards, so a model's resident memory is its packed weights, not
 // also a second copy of the file.

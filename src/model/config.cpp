@@ -100,6 +100,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   } catch (const Error& e) {
     throw Error(origin + ": " + e.what());
   }
+  if (j.contains("calibration")) c.calibration = parse_calibration(j["calibration"].dump(), origin);
   auto bad = [&](const std::string& what) { throw Error(origin + ": " + what); };
   if (c.patch_size < 1 || c.img_size < c.patch_size) bad("patch_size must be in 1..img_size");
   if (c.embed_dim < 1 || c.num_heads < 1 || c.embed_dim % c.num_heads)
@@ -136,6 +137,7 @@ std::string model_config_to_json(const ModelConfig& c) {
                         {"scaling", c.scaling},
                         {"aggregation", to_string(c.aggregation)}}},
                       {"ignore_tensors", c.ignore_tensors}};
+  if (c.calibration) j["calibration"] = nlohmann::json::parse(calibration_to_json(*c.calibration));
   return j.dump(2);
 }
 

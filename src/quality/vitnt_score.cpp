@@ -67,6 +67,18 @@ std::vector<float> TrajectoryScorer::patch_quality(int b) const {
   return q;
 }
 
+std::vector<float> TrajectoryScorer::patch_weight(int b) const {
+  std::vector<float> w(N_, 1.0f / N_);
+  if (s_.aggregation == Aggregation::Uniform) return w;
+  // Each block's weights sum to 1, so the average over blocks does too; renormalise
+  // anyway against rounding.
+  const double* a = attention_.data() + static_cast<size_t>(b) * N_;
+  double wsum = 0;
+  for (int p = 0; p < N_; ++p) wsum += a[p];
+  for (int p = 0; p < N_; ++p) w[p] = static_cast<float>(a[p] / wsum);
+  return w;
+}
+
 float TrajectoryScorer::quality(int b) const {
   const std::vector<float> q = patch_quality(b);
   double total = 0;
@@ -74,8 +86,7 @@ float TrajectoryScorer::quality(int b) const {
     for (float v : q) total += v;
     return static_cast<float>(total / N_);
   }
-  // Each block's weights sum to 1, so the average over blocks does too; renormalise
-  // anyway against rounding.
+  // (double weights here, as before patch_weight existed: Q stays bit for bit the same)
   const double* a = attention_.data() + static_cast<size_t>(b) * N_;
   double wsum = 0;
   for (int p = 0; p < N_; ++p) wsum += a[p];

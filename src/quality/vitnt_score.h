@@ -26,6 +26,8 @@ class TrajectoryScorer : public model::BlockObserver {
 
   // After the forward pass: per-patch qualities q_p [N] and Q of image b.
   std::vector<float> patch_quality(int b) const;
+  // The aggregation's weight of each patch of image b (sums to 1; 1/N when uniform).
+  std::vector<float> patch_weight(int b) const;
   float quality(int b) const;
 
  private:

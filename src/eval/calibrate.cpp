@@ -1,0 +1,63 @@
+#include "eval/calibrate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "eval/edc.h"
+
+namespace vitnt::eval {
+
+Calibration calibrate_from_pairs(const std::vector<Pair>& pairs,
+                                 const std::map<std::string, double>& quality, double fmr,
+                                 size_t min_bin) {
+  std::vector<double> impostor;
+  for (const Pair& p : pairs) {
+    if (!p.score)
+      throw Error("calibration: pair " + p.a + " / " + p.b + " has no comparison score");
+    if (!p.genuine) impostor.push_back(*p.score);
+  }
+  if (impostor.size() < static_cast<size_t>(std::ceil(1.0 / fmr)))
+    throw Error("calibration: " + std::to_string(impostor.size()) +
+                " impostor pairs cannot resolve FMR " + std::to_string(fmr) +
+                " (need >= " + std::to_string(static_cast<size_t>(std::ceil(1.0 / fmr))) + ")");
+  const double t = threshold_at_fmr(impostor, fmr);
+  std::vector<float> q;
+  std::vector<bool> match;
+  for (const Pair& p : pairs) {
+    if (!p.genuine) continue;
+    auto qa = quality.find(p.a), qb = quality.find(p.b);
+    if (qa == quality.end() || qb == quality.end())
+      throw Error("calibration: no quality for " + (qa == quality.end() ? p.a : p.b));
+    q.push_back(static_cast<float>(std::min(qa->second, qb->second)));
+    match.push_back(*p.score > t);
+  }
+  if (q.empty()) throw Error("calibration: no genuine pairs");
+  Calibration c = fit_calibration(q, match, min_bin);
+  c.fmr = fmr;
+  c.threshold = t;
+  return c;
+}
+
+Reliability reliability(const std::vector<double>& predicted, const std::vector<bool>& match,
+                        int bins) {
+  Reliability r;
+  r.bins.resize(bins);
+  for (int b = 0; b < bins; ++b)
+    r.bins[b].lo = double(b) / bins, r.bins[b].hi = double(b + 1) / bins;
+  for (size_t i = 0; i < predicted.size(); ++i) {
+    const int b = std::clamp(static_cast<int>(predicted[i] * bins), 0, bins - 1);
+    r.bins[b].n += 1;
+    r.bins[b].predicted += predicted[i];
+    r.bins[b].observed += match[i];
+  }
+  r.n = predicted.size();
+  for (ReliabilityBin& b : r.bins) {
+    if (!b.n) continue;
+    b.predicted /= b.n;
+    b.observed /= b.n;
+    r.ece += double(b.n) / r.n * std::abs(b.predicted - b.observed);
+  }
+  return r;
+}
+
+}  // namespace vitnt::eval

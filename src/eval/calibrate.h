@@ -1,0 +1,37 @@
+// Fitting and checking the calibrated scalar (vitnt.h: Calibration) on comparison pairs.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "eval/pairs.h"
+#include "vitnt/vitnt.h"
+
+namespace vitnt::eval {
+
+// Genuine pairs' outcomes at the FR system's threshold for `fmr` (from the impostor
+// pairs), against pair quality = the lower of the two images' Q, fitted by
+// fit_calibration. Every pair needs a score; `quality` maps image path -> Q (pairs with
+// an image missing from it are an error naming the image).
+Calibration calibrate_from_pairs(const std::vector<Pair>& pairs,
+                                 const std::map<std::string, double>& quality, double fmr,
+                                 size_t min_bin = 50);
+
+// Reliability of predicted match probabilities: bins of predicted probability (deciles
+// of the scalar: [0, 0.1), ..., [0.9, 1]), each with its count, mean prediction and
+// observed match rate; ECE = sum over bins of n_b / N * |predicted_b - observed_b|.
+struct ReliabilityBin {
+  double lo = 0, hi = 0;
+  size_t n = 0;
+  double predicted = 0, observed = 0;
+};
+struct Reliability {
+  std::vector<ReliabilityBin> bins;
+  double ece = 0;
+  size_t n = 0;
+};
+Reliability reliability(const std::vector<double>& predicted, const std::vector<bool>& match,
+                        int bins = 10);
+
+}  // namespace vitnt::eval
