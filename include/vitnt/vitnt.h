@@ -100,6 +100,8 @@ struct FaceScore {
   float embedding_norm = 0;          // |embedding before the last BatchNorm| (MagFace-style), with
                                      // embedding or serfiq_passes
   float serfiq_quality = 0;          // 1 - mean pairwise distance of the dropout embeddings
+  int scalar = -1;  // calibrated 0..100 (see Calibration); -1: the model has no calibration for
+                    // these settings
 };
 
 struct LoadOptions {
