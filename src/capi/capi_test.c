@@ -277,17 +277,23 @@ int main(int argc, char** argv) {
         "two threads score the same crops differently");
   for (size_t i = 0; i < n; ++i) free(pixels[i]);
 
-  /* photos with detection: central face from bytes, every face of a group from the file */
+  /* photos with detection: central face from bytes, every face of a group from the file;
+   * detections also as `vitnt align` writes its manifest (source, face, score, box, landmarks) */
   out = open_out(out_dir, "detect.csv");
+  FILE* manifest = open_out(out_dir, "detect.tsv");
   for (size_t i = 0; i < np; ++i) {
     size_t len = 0;
     char* data = read_file(photos[i], &len);
     r = vitnt_score_encoded(model, data, len, detector, NULL);
     CHECK(r && vitnt_result_count(r) == 1, "%s: %s", photos[i], vitnt_last_error());
     if (r) write_rows(out, photos[i], r, 1);
-    float lm[10];
-    CHECK(r && vitnt_face_landmarks(r, 0, lm) == VITNT_OK && lm[0] > 0 && lm[0] < lm[2],
-          "landmarks of %s", photos[i]);
+    float box[4], lm[10];
+    if (r && vitnt_face_box(r, 0, box) == VITNT_OK && vitnt_face_landmarks(r, 0, lm) == VITNT_OK) {
+      fprintf(manifest, "%s\t0\t%.4f", photos[i], vitnt_face_det_score(r, 0));
+      for (int k = 0; k < 4; ++k) fprintf(manifest, "\t%.2f", box[k]);
+      for (int k = 0; k < 10; ++k) fprintf(manifest, "\t%.2f", lm[k]);
+      fprintf(manifest, "\n");
+    }
     vitnt_result_free(r);
     if (i == 0) {
       CHECK(vitnt_score_encoded(model, data, len, NULL, NULL) == NULL, "a photo as a crop");
@@ -296,6 +302,7 @@ int main(int argc, char** argv) {
     free(data);
   }
   fclose(out);
+  fclose(manifest);
   vitnt_score_options all;
   vitnt_score_options_init(&all);
   all.faces = VITNT_FACES_ALL;

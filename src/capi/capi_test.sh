@@ -34,6 +34,10 @@ done
 [ "$(readlink "$P/lib/libvitnt.so.0")" = "libvitnt.so.$VERSION" ] || fail "libvitnt.so.0 link"
 readelf -d "$P/lib/libvitnt.so" > dynamic.txt
 grep -q 'SONAME.*\[libvitnt\.so\.0\]' dynamic.txt || fail "SONAME"
+# A VITNT_SANITIZE build's library needs the sanitizer runtimes first in the process: its
+# consumers are built with them too.
+SAN=-fsanitize=address
+if grep -q 'NEEDED.*libasan' dynamic.txt; then SAN=-fsanitize=address,undefined; fi
 # exported: the C API and the public C++ API; no internals (vitnt::io, model, ..., OpenCV)
 nm -D --defined-only --demangle "$P/lib/libvitnt.so" | awk '{$1=""; $2=""; print substr($0, 3)}' \
   > exports.txt
@@ -63,7 +67,7 @@ with open(sys.argv[2], "w") as out:
 PY
 
 # 3. the C program (C11, -Werror, AddressSanitizer) against the installed library
-gcc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer \
+gcc -std=c11 -Wall -Wextra -Werror -g $SAN -fno-omit-frame-pointer \
   "$SRC/src/capi/capi_test.c" $(pkg-config --cflags --libs vitnt) -pthread -lm -o capi_test
 LD_LIBRARY_PATH=$P/lib ldd capi_test > ldd.txt
 grep -q "libvitnt.so.0 => $P/lib/libvitnt.so.0" ldd.txt || fail "capi_test does not use $P/lib"
@@ -95,6 +99,11 @@ echo "equal to the CLI: qualities with --blocks 1:9 --scaling 5 --aggregation un
 "$VITNT" score --model "$MODEL" --detect --detector-model "$DET" -o cli_detect.csv \
   @photos.txt 2>> cli.log
 same cli_detect.csv out/detect.csv "detected faces of raw LFW photos (quality, box, det_score)"
+"$VITNT" align --detector-model "$DET" -o aligned @photos.txt 2>> cli.log
+cut -f1,2,4-18 aligned/manifest.tsv | tail -n +2 > aligned/detections.tsv
+cmp -s aligned/detections.tsv out/detect.tsv ||
+  { cut -c1-160 out/detect.tsv; fail "detections differ from vitnt align's manifest"; }
+echo "equal to vitnt align's manifest: detection score, box, landmarks ($(wc -l < out/detect.tsv) photos)"
 "$VITNT" score --model "$MODEL" --detect --detector-model "$DET" --faces all \
   -o cli_group.csv "$RAW/other/group1.jpg" 2>> cli.log
 same cli_group.csv out/group.csv "every face of a group photo"
@@ -144,7 +153,10 @@ int main(int, char** argv) {
   std::printf("%s,%.9g\n", argv[2], s[0].quality);
 }
 EOF
+CONSUMER_FLAGS=
+if [ "$SAN" != -fsanitize=address ]; then CONSUMER_FLAGS=$SAN; fi
 cmake -S consumer -B consumer/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$P" \
+  -DCMAKE_C_FLAGS="$CONSUMER_FLAGS" -DCMAKE_CXX_FLAGS="$CONSUMER_FLAGS" \
   > consumer.log 2>&1 && ninja -C consumer/build >> consumer.log 2>&1 ||
   { cat consumer.log; fail "the find_package(vitnt) project does not build"; }
 first=$(head -1 crops.txt)
