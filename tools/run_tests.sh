@@ -19,7 +19,7 @@ fi
 (cd build && ctest --output-on-failure -j 1)
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVITNT_SANITIZE=ON >/dev/null
-cmake --build build-asan -j "$JOBS" --target vitnt_tests vitnt
+cmake --build build-asan -j "$JOBS" --target vitnt_tests vitnt vitnt_shared
 # leak checking off: OpenMP's thread pool keeps allocations alive until exit
 (cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --output-on-failure -j 1)

@@ -55,22 +55,6 @@ FaceDetector load_detector(const DetectArgs& a) {
   return FaceDetector::load(a.model.empty() ? default_detector_path() : a.model, o);
 }
 
-std::vector<DetectedFace> detect_faces(const FaceDetector& detector, const cv::Mat& bgr,
-                                       FaceChoice choice, int size, std::string& error) {
-  const ImageView view{bgr.data, bgr.cols, bgr.rows, bgr.step[0], ChannelOrder::BGR};
-  const std::vector<Face> faces = detector.detect(view);
-  std::vector<DetectedFace> out;
-  for (size_t i : choose_faces(faces, bgr.cols, bgr.rows, choice))
-    out.push_back({static_cast<int>(out.size()), faces[i], face::align_face(bgr, faces[i], size)});
-  if (out.empty()) {
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "no face found (detection threshold %g)",
-                  detector.options().score_threshold);
-    error = buf;
-  }
-  return out;
-}
-
 namespace {
 
 struct AlignArgs {
@@ -81,8 +65,8 @@ struct AlignArgs {
   std::vector<std::string> inputs;
 };
 
-std::string manifest_row(const std::string& source, const std::string& crop, const DetectedFace& f,
-                         const cv::Mat& image) {
+std::string manifest_row(const std::string& source, const std::string& crop,
+                         const face::DetectedFace& f, const cv::Mat& image) {
   std::string row = source + "\t" + std::to_string(f.index) + "\t" + crop;
   char buf[64];
   auto add = [&](const char* format, double v) {
@@ -162,11 +146,11 @@ int run_align(const AlignArgs& a) {
     const io::InputImage& in = inputs[n];
     std::string err;
     cv::Mat img = io::decode_image(in.path, err);
-    std::vector<DetectedFace> faces;
-    if (!img.empty()) faces = detect_faces(detector, img, choice, 112, err);
+    std::vector<face::DetectedFace> faces;
+    if (!img.empty()) faces = face::detect_faces(detector, img, choice, 112, err);
     // Crops keep the input's relative name; with --faces all each gets _<index>.
     std::vector<std::string> names;
-    for (const DetectedFace& f : faces) {
+    for (const face::DetectedFace& f : faces) {
       fs::path name = fs::path(in.name).replace_extension();
       if (choice == FaceChoice::All) name += "_" + std::to_string(f.index);
       name += "." + a.format;

@@ -41,15 +41,6 @@ struct DetectArgs {
 std::vector<CLI::Option*> add_detector_options(CLI::App& cmd, DetectArgs& a);
 FaceDetector load_detector(const DetectArgs& a);
 std::string default_detector_path();
-// The chosen faces of a decoded BGR photo, each aligned to size x size; none: `error`
-// says so.
-struct DetectedFace {
-  int index;  // among the photo's chosen faces
-  Face face;
-  cv::Mat crop;
-};
-std::vector<DetectedFace> detect_faces(const FaceDetector& detector, const cv::Mat& bgr,
-                                       FaceChoice choice, int size, std::string& error);
 
 void add_model_options(CLI::App& cmd, ModelArgs& a);
 // "A:B" into o.first_block/last_block (empty: unchanged).

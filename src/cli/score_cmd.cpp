@@ -6,6 +6,7 @@
 #include <future>
 
 #include "cli/commands.h"
+#include "face/align.h"
 #include "io/file_util.h"
 #include "io/image_io.h"
 #include "io/partial_output.h"
@@ -47,7 +48,7 @@ nlohmann::json output_settings(const ScoreArgs& a, const Model& model,
 }
 
 // One scored face; `face` is set with --detect.
-std::string format_row(const std::string& path, const DetectedFace* face, const FaceScore& s,
+std::string format_row(const std::string& path, const face::DetectedFace* face, const FaceScore& s,
                        bool jsonl) {
   std::string line;
   if (jsonl) {
@@ -101,7 +102,7 @@ ScoreOptions parse_score_options(const ScoreArgs& a) {
 struct Loaded {
   std::vector<std::string> paths;  // inputs that decoded (with --detect: one per face)
   std::vector<cv::Mat> images;
-  std::vector<DetectedFace> faces;  // with --detect
+  std::vector<face::DetectedFace> faces;  // with --detect
 };
 
 int run_score(const ScoreArgs& a) {
@@ -172,7 +173,8 @@ int run_score(const ScoreArgs& a) {
       if (detector) {  // a photo: every chosen face aligned to the model's input size
         cv::Mat photo = io::decode_image(paths[i], err);
         if (!photo.empty())
-          for (DetectedFace& f : detect_faces(*detector, photo, choice, c.img_size, err)) {
+          for (face::DetectedFace& f :
+               face::detect_faces(*detector, photo, choice, c.img_size, err)) {
             l.paths.push_back(paths[i]);
             l.images.push_back(f.crop);
             l.faces.push_back(std::move(f));

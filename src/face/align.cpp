@@ -1,5 +1,6 @@
 #include "face/align.h"
 
+#include <cstdio>
 #include <opencv2/imgproc.hpp>
 
 namespace vitnt {
@@ -38,6 +39,22 @@ cv::Mat align_face(const cv::Mat& image, const Face& face, int size) {
   cv::Mat out;
   cv::warpAffine(image, out, cv::Matx23d(m.data()), cv::Size(size, size), cv::INTER_LINEAR,
                  cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  return out;
+}
+
+std::vector<DetectedFace> detect_faces(const FaceDetector& detector, const cv::Mat& bgr,
+                                       FaceChoice choice, int size, std::string& error) {
+  const ImageView view{bgr.data, bgr.cols, bgr.rows, bgr.step[0], ChannelOrder::BGR};
+  const std::vector<Face> faces = detector.detect(view);
+  std::vector<DetectedFace> out;
+  for (size_t i : choose_faces(faces, bgr.cols, bgr.rows, choice))
+    out.push_back({static_cast<int>(out.size()), faces[i], align_face(bgr, faces[i], size)});
+  if (out.empty()) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "no face found (detection threshold %g)",
+                  detector.options().score_threshold);
+    error = buf;
+  }
   return out;
 }
 

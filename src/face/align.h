@@ -3,6 +3,7 @@
 #pragma once
 
 #include <opencv2/core.hpp>
+#include <string>
 #include <vector>
 
 #include "vitnt/face.h"
@@ -16,5 +17,17 @@ cv::Matx23d similarity_transform(const std::vector<cv::Point2d>& src,
 
 // The aligned size x size crop of an 8-bit 3-channel image (same channel order).
 cv::Mat align_face(const cv::Mat& image, const Face& face, int size = 112);
+
+// One chosen face of a photo and its aligned crop.
+struct DetectedFace {
+  int index;  // among the photo's chosen faces
+  Face face;
+  cv::Mat crop;
+};
+// Detection, choice and alignment of a decoded BGR photo, as `vitnt align`, `vitnt score
+// --detect` and the C API do it: the chosen faces, each aligned to size x size. None:
+// `error` says so (the caller adds the photo's name).
+std::vector<DetectedFace> detect_faces(const FaceDetector& detector, const cv::Mat& bgr,
+                                       FaceChoice choice, int size, std::string& error);
 
 }  // namespace vitnt::face

@@ -159,10 +159,10 @@ void webp_size(const uint8_t* d, size_t n, ImageHeader& h) {
 
 // Ends of file formats that carry an end marker: libjpeg decodes a cut-off JPEG without
 // failing (grey fill, a warning on stderr), so a missing marker is reported instead.
-bool has_tail(const std::vector<uint8_t>& b, const char* marker, size_t len) {
-  const size_t from = b.size() > 4096 ? b.size() - 4096 : 0;
-  for (size_t i = b.size(); i >= from + len; --i)
-    if (std::memcmp(b.data() + i - len, marker, len) == 0) return true;
+bool has_tail(const uint8_t* b, size_t n, const char* marker, size_t len) {
+  const size_t from = n > 4096 ? n - 4096 : 0;
+  for (size_t i = n; i >= from + len; --i)
+    if (std::memcmp(b + i - len, marker, len) == 0) return true;
   return false;
 }
 
@@ -215,14 +215,28 @@ cv::Mat decode_image(const std::string& path, std::string& error, const DecodeLi
     error = fs::exists(path, ec) ? "cannot open file" : "no such file";
     return {};
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                   std::istreambuf_iterator<char>());
   if (bytes.empty()) {
     error = "empty file";
     return {};
   }
+  return decode_image(bytes.data(), bytes.size(), error, limits);
+}
+
+cv::Mat decode_image(const uint8_t* data, size_t size, std::string& error,
+                     const DecodeLimits& limits) {
+  if (!data || size == 0) {
+    error = "no image data (0 bytes)";
+    return {};
+  }
+  if (size > static_cast<size_t>(INT32_MAX)) {  // cv::imdecode's buffer is one int-sized row
+    error = "encoded image too large (" + std::to_string(size) + " bytes, at most 2^31 - 1)";
+    return {};
+  }
   // The declared size decides before any pixel is decoded: a small file can declare a
   // huge image (a decompression bomb).
-  const ImageHeader head = read_image_header(bytes.data(), bytes.size());
+  const ImageHeader head = read_image_header(data, size);
   if (!head.format.empty() && head.width == 0) {
     error = "corrupt or truncated " + head.format + " header (no image size)";
     return {};
@@ -234,11 +248,11 @@ cv::Mat decode_image(const std::string& path, std::string& error, const DecodeLi
             std::to_string(limits.max_pixels) + " pixels (not decoded)";
     return {};
   }
-  if (head.format == "jpeg" && !has_tail(bytes, "\xFF\xD9", 2)) {
+  if (head.format == "jpeg" && !has_tail(data, size, "\xFF\xD9", 2)) {
     error = "truncated JPEG (no end-of-image marker)";
     return {};
   }
-  if (head.format == "png" && !has_tail(bytes, "IEND", 4)) {
+  if (head.format == "png" && !has_tail(data, size, "IEND", 4)) {
     error = "truncated PNG (no IEND chunk)";
     return {};
   }
@@ -249,7 +263,9 @@ cv::Mat decode_image(const std::string& path, std::string& error, const DecodeLi
       head.format == "jpeg" ? cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH : cv::IMREAD_UNCHANGED;
   cv::Mat img;
   try {
-    img = cv::imdecode(bytes, flags);
+    // imdecode only reads the buffer; the Mat header just wraps it
+    img =
+        cv::imdecode(cv::Mat(1, static_cast<int>(size), CV_8U, const_cast<uint8_t*>(data)), flags);
   } catch (const cv::Exception& e) {
     error = std::string("cannot decode: ") + e.what();
     return {};
@@ -294,7 +310,10 @@ cv::Mat decode_image(const std::string& path, std::string& error, const DecodeLi
 }
 
 cv::Mat load_aligned_crop(const std::string& path, int size, bool resize, std::string& error) {
-  cv::Mat img = decode_image(path, error);
+  return aligned_crop(decode_image(path, error), size, resize, error);
+}
+
+cv::Mat aligned_crop(cv::Mat img, int size, bool resize, std::string& error) {
   if (img.empty()) return img;
   if (img.cols != size || img.rows != size) {
     if (!resize) {

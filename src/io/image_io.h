@@ -48,9 +48,15 @@ ImageHeader read_image_header(const uint8_t* data, size_t size);
 // own limit of 2^30 pixels). On failure returns an empty Mat and sets `error` to the
 // reason (the caller adds the path).
 cv::Mat decode_image(const std::string& path, std::string& error, const DecodeLimits& limits = {});
+// The same for an encoded image in memory (the bytes of a file); decode_image(path) reads
+// the file and calls this.
+cv::Mat decode_image(const uint8_t* data, size_t size, std::string& error,
+                     const DecodeLimits& limits = {});
 
 // An aligned crop for a model of `size` x `size`: decoded, then resized when `resize`,
 // else a crop of another size is an error.
 cv::Mat load_aligned_crop(const std::string& path, int size, bool resize, std::string& error);
+// The size check / resize of load_aligned_crop on a decoded image (empty stays empty).
+cv::Mat aligned_crop(cv::Mat image, int size, bool resize, std::string& error);
 
 }  // namespace vitnt::io

@@ -126,6 +126,29 @@ TEST(DecodeImage, BombIsRefusedFromItsHeaderBeforeDecoding) {
   EXPECT_FALSE(decode_image(f.put("small.png", encode(test_image(), ".png")), err).empty());
 }
 
+// The bytes variant (the C API's) is the file decoder itself: same pixels, same refusals.
+TEST(DecodeImage, BytesDecodeAsTheirFile) {
+  Files f;
+  auto bytes = [](const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); };
+  std::string err;
+  for (const std::string ext : {".jpg", ".png"}) {
+    const std::string b = encode(test_image(), ext);
+    const cv::Mat from_file = decode_image(f.put("a" + ext, b), err);
+    const cv::Mat from_bytes = decode_image(bytes(b), b.size(), err);
+    ASSERT_FALSE(from_bytes.empty()) << ext << ": " << err;
+    EXPECT_EQ(mean_abs_diff(from_file, from_bytes), 0) << ext;
+    EXPECT_TRUE(decode_image(bytes(b), b.size() / 2, err).empty()) << ext;
+    EXPECT_NE(err.find("truncated"), std::string::npos) << err;
+  }
+  DecodeLimits tight;
+  tight.max_pixels = 1000;
+  const std::string png = encode(test_image(), ".png");
+  EXPECT_TRUE(decode_image(bytes(png), png.size(), err, tight).empty());
+  EXPECT_NE(err.find("48x32"), std::string::npos) << err;
+  EXPECT_TRUE(decode_image(nullptr, 0, err).empty());
+  EXPECT_EQ(err, "no image data (0 bytes)");
+}
+
 TEST(DecodeImage, TruncatedAndCorruptFilesAreReported) {
   Files f;
   const std::string jpg = encode(test_image(200, 200), ".jpg");
