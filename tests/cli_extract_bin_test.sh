@@ -134,5 +134,6 @@ b[152:156] = (0x7fffffff).to_bytes(4, 'little'); open(sys.argv[2], 'wb').write(b
   "$SHARED/data/bin/small_lfw.bin" "$WORK/liar.bin"
 refused "$WORK/err.txt" "liar.bin: offset 151: opcode BINBYTES (0x42): declares 2147483647 bytes" \
   "$VITNT" extract-bin "$WORK/liar.bin" -o "$WORK/liar"
+refused "$WORK/err.txt" "small/images: not empty" "$VITNT" extract-bin "$SHARED/data/bin/small_lfw.bin" -o "$WORK/small"
 refused "$WORK/err.txt" "missing.bin: cannot open" "$VITNT" extract-bin "$WORK/missing.bin" -o "$WORK/m"
 echo "cli_extract_bin: OK"

@@ -110,6 +110,9 @@ VerificationBin read_verification_bin(const std::string& path, ChannelOrder orde
 void write_verification_dir(const VerificationBin& bin, const std::string& dir) {
   const fs::path images = fs::path(dir) / "images";
   std::error_code ec;
+  // files of an earlier extraction would be scored with these ones by `vitnt score DIR/images`
+  if (fs::exists(images, ec) && !fs::is_empty(images, ec))
+    throw Error(images.string() + ": not empty (remove it or choose another output folder)");
   fs::create_directories(images, ec);
   if (ec) throw Error(images.string() + ": cannot create the folder: " + ec.message());
   std::vector<std::string> names;

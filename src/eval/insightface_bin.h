@@ -31,6 +31,7 @@ VerificationBin read_verification_bin(const std::string& path,
 // ("a,b,genuine,fold", paths relative to DIR, fold = i * 10 / npairs: the standard 10
 // equal folds), ready for `vitnt eval --pairs DIR/pairs.csv --images-root DIR`.
 // pairs.csv is written last and atomically: it exists only when every image does.
+// DIR/images must be absent or empty.
 void write_verification_dir(const VerificationBin& bin, const std::string& dir);
 
 }  // namespace vitnt::eval
