@@ -31,6 +31,7 @@ Command add_bench_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_align_command(CLI::App& app);
 Command add_calibrate_command(CLI::App& app);
+Command add_extract_bin_command(CLI::App& app);
 
 // Face detection settings of `align` and `score --detect` (src/cli/align_cmd.cpp).
 struct DetectArgs {

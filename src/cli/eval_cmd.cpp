@@ -2,6 +2,8 @@
 // any tool's) on comparison pairs, with the oracle and a random baseline; a summary.json
 // and, through tools/eval/report.py (matplotlib), plots and a self-contained report.html.
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,10 +17,11 @@
 
 #include "cli/commands.h"
 #include "eval/calibrate.h"
+#include "eval/dnn_model.h"
 #include "eval/edc.h"
-#include "eval/fr_onnx.h"
 #include "eval/pairs.h"
 #include "eval/quality_file.h"
+#include "eval/quality_dnn.h"
 #include "io/file_util.h"
 #include "io/image_io.h"
 
@@ -33,8 +36,9 @@ struct EvalArgs {
   std::string pairs, images_root, output_dir;
   std::string fr = "vit", fr_model, fr_order = "RGB";
   float fr_mean = 127.5f, fr_std = 127.5f;
-  std::vector<std::string> qualities;  // NAME=FILE
-  std::vector<std::string> baselines;  // laplacian
+  std::vector<std::string> qualities;       // NAME=FILE
+  std::vector<std::string> baselines;       // laplacian
+  std::vector<std::string> quality_models;  // NAME=DESC.json: external quality networks
   std::vector<double> fmrs = {1e-3, 1e-4};
   double max_discard = 0.3;
   unsigned seed = 0;
@@ -51,10 +55,41 @@ double cosine(const std::vector<float>& a, const std::vector<float>& b) {
 
 struct Method {
   std::string name, cost, source;         // source: quality file (for the report), if any
+  std::string quality_model;              // external networks: the description JSON
   std::map<std::string, double> quality;  // per image key; empty for oracle
   bool oracle = false;
+  // measured here, for methods computed here (null in summary.json otherwise)
+  std::optional<double> passes_per_face, ms_per_face;
   std::map<std::string, int> scalar;  // calibrated 0..100, for the images that have one
 };
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// NAME=VALUE, or VALUE alone named after its file's stem.
+std::pair<std::string, std::string> named(const std::string& spec) {
+  auto eq = spec.find('=');
+  if (eq == std::string::npos) return {fs::path(spec).stem().string(), spec};
+  return {spec.substr(0, eq), spec.substr(eq + 1)};
+}
+
+// The qualities a method computed here, as a path,quality CSV (reusable with -q); its path.
+std::string write_quality_csv(const std::string& dir, const Method& m,
+                              const std::vector<std::string>& images, const std::vector<bool>& ok) {
+  for (char ch : m.name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+      throw Error("method name '" + m.name + "': use letters, digits, '-', '_' and '.'");
+  io::AtomicFile f((fs::path(dir) / ("quality_" + m.name + ".csv")).string());
+  std::string text = "path,quality\n";
+  for (size_t i = 0; i < images.size(); ++i)
+    if (ok[i])
+      text +=
+          csv_field(images[i]) + "," + fmt(static_cast<float>(m.quality.at(key(images[i])))) + "\n";
+  f.write(text);
+  f.commit();
+  return f.path();
+}
 
 std::string report_script() {
   if (const char* env = std::getenv("VITNT_REPORT_SCRIPT")) return env;
@@ -130,7 +165,7 @@ int run_eval(const EvalArgs& a) {
 
   const bool need_scores =
       std::any_of(pairs.begin(), pairs.end(), [](const eval::Pair& p) { return !p.score; });
-  const bool need_pixels = need_scores || !a.baselines.empty();
+  const bool need_pixels = need_scores || !a.baselines.empty() || !a.quality_models.empty();
   std::vector<cv::Mat> pixels(images.size());
   std::vector<bool> ok(images.size(), true);
   size_t failed = 0;
@@ -147,22 +182,22 @@ int run_eval(const EvalArgs& a) {
       }
     }
   }
+  // the decoded images, for the FR model and the quality networks
+  std::vector<cv::Mat> good;
+  std::vector<size_t> good_idx;
+  for (size_t i = 0; i < images.size(); ++i)
+    if (ok[i] && need_pixels) good.push_back(pixels[i]), good_idx.push_back(i);
   nlohmann::json fr_info;
   if (need_scores) {
     std::vector<std::vector<float>> emb(images.size());
-    std::vector<cv::Mat> good;
-    std::vector<size_t> good_idx;
-    for (size_t i = 0; i < images.size(); ++i)
-      if (ok[i]) good.push_back(pixels[i]), good_idx.push_back(i);
     std::fprintf(stderr, "embedding %zu images with %s...\n", good.size(), a.fr.c_str());
     if (a.fr == "onnx") {
       if (a.fr_model.empty()) throw Error("--fr onnx needs --fr-model PATH");
-      eval::OnnxContract c;
+      eval::DnnContract c;
       c.order = a.fr_order == "BGR" ? ChannelOrder::BGR : ChannelOrder::RGB;
-      c.mean = a.fr_mean;
-      c.std = a.fr_std;
-      eval::OnnxEmbedder e(a.fr_model, c);
-      auto out = e.embed(good);
+      for (int k = 0; k < 3; ++k) c.mean[k] = a.fr_mean, c.std[k] = a.fr_std;
+      eval::DnnModel e(a.fr_model, c);
+      auto out = e.run(good);
       for (size_t k = 0; k < good.size(); ++k) emb[good_idx[k]] = std::move(out[k]);
       fr_info = {{"kind", "onnx"},
                  {"model", a.fr_model},
@@ -206,18 +241,19 @@ int run_eval(const EvalArgs& a) {
   // the methods: quality files, computed baselines, random, oracle
   std::vector<Method> methods;
   for (const std::string& spec : a.qualities) {
-    auto eq = spec.find('=');
     Method m;
-    m.name = eq == std::string::npos ? fs::path(spec).stem().string() : spec.substr(0, eq);
-    m.source = eq == std::string::npos ? spec : spec.substr(eq + 1);
+    std::tie(m.name, m.source) = named(spec);
     m.quality = eval::read_quality_file(m.source, &m.scalar);
     m.cost = "from file";
     methods.push_back(std::move(m));
   }
   for (const std::string& b : a.baselines) {
     if (b != "laplacian") throw Error("unknown --baseline '" + b + "' (known: laplacian)");
-    Method m{
-        "laplacian-variance", "no network pass (Laplacian of the gray image)", "", {}, false, {}};
+    Method m;
+    m.name = "laplacian-variance";
+    m.cost = "no network pass (Laplacian of the gray image)";
+    const auto t0 = std::chrono::steady_clock::now();
+    size_t n = 0;
     for (size_t i = 0; i < images.size(); ++i) {
       if (!ok[i]) continue;
       cv::Mat gray, lap;
@@ -226,16 +262,43 @@ int run_eval(const EvalArgs& a) {
       cv::Scalar mean, sd;
       cv::meanStdDev(lap, mean, sd);
       m.quality[key(images[i])] = sd[0] * sd[0];
+      ++n;
     }
+    m.passes_per_face = 0;
+    m.ms_per_face = ms_since(t0) / std::max<size_t>(n, 1);
+    write_quality_csv(a.output_dir, m, images, ok);
+    methods.push_back(std::move(m));
+  }
+  // external quality networks, on the same decoded crops (preprocessing counts in the time)
+  for (const std::string& spec : a.quality_models) {
+    Method m;
+    std::tie(m.name, m.quality_model) = named(spec);
+    eval::QualityModel qm(eval::load_quality_model_desc(m.quality_model));
+    std::fprintf(stderr, "scoring %zu images with %s (%s)...\n", good.size(), m.name.c_str(),
+                 qm.desc().file.c_str());
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<float> q = qm.score(good);
+    m.ms_per_face = ms_since(t0) / std::max<size_t>(good.size(), 1);
+    m.passes_per_face = 1;
+    m.cost = qm.cost();
+    for (size_t k = 0; k < good.size(); ++k) m.quality[key(images[good_idx[k]])] = q[k];
+    m.source = write_quality_csv(a.output_dir, m, images, ok);
     methods.push_back(std::move(m));
   }
   {
-    Method r{"random", "none (seeded uniform per image)", "", {}, false, {}};
+    Method r;
+    r.name = "random";
+    r.cost = "none (seeded uniform per image)";
+    r.passes_per_face = 0;
     std::mt19937_64 rng(a.seed);
     std::uniform_real_distribution<double> u(0, 1);
     for (const auto& img : images) r.quality[key(img)] = u(rng);
     methods.push_back(std::move(r));
-    methods.push_back({"oracle", "discards by comparison score (best possible)", "", {}, true, {}});
+    Method o;
+    o.name = "oracle";
+    o.cost = "discards by comparison score (best possible)";
+    o.oracle = true;
+    methods.push_back(std::move(o));
   }
 
   std::vector<double> impostor, gscore;
@@ -306,15 +369,20 @@ int run_eval(const EvalArgs& a) {
         throw Error(m.source + ": no quality for " + std::to_string(missing) +
                     " genuine pairs (e.g. " + example + ")");
       auto curve = eval::edc(gscore, q, t, std::max(a.max_discard, 0.3));
-      per["methods"].push_back({{"name", m.name},
-                                {"thresholds", threshold_guidance(gscore, q, t, curve)},
-                                {"cost", m.cost},
-                                {"source", m.source},
-                                {"fnmr_at_0", curve.fnmr.front()},
-                                {"pauc_0.2", eval::pauc(curve, 0.2)},
-                                {"pauc_0.3", eval::pauc(curve, 0.3)},
-                                {"discard", curve.discard},
-                                {"fnmr", curve.fnmr}});
+      per["methods"].push_back(
+          {{"name", m.name},
+           {"thresholds", threshold_guidance(gscore, q, t, curve)},
+           {"cost", m.cost},
+           {"forward_passes_per_face",
+            m.passes_per_face ? nlohmann::json(*m.passes_per_face) : nlohmann::json()},
+           {"ms_per_face", m.ms_per_face ? nlohmann::json(*m.ms_per_face) : nlohmann::json()},
+           {"source", m.source},
+           {"quality_model", m.quality_model},
+           {"fnmr_at_0", curve.fnmr.front()},
+           {"pauc_0.2", eval::pauc(curve, 0.2)},
+           {"pauc_0.3", eval::pauc(curve, 0.3)},
+           {"discard", curve.discard},
+           {"fnmr", curve.fnmr}});
       if (!m.scalar.empty()) add_scalar_checks(m, genuine, gscore, t, per["methods"].back());
     }
     results.push_back(per);
@@ -369,6 +437,9 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("--fr-std", a.fr_std, "")->capture_default_str();
   cmd->add_option("-q,--quality", a.qualities, "NAME=FILE: a path,quality CSV or JSONL (repeat)");
   cmd->add_option("--baseline", a.baselines, "computed baselines: laplacian");
+  cmd->add_option("--quality-model", a.quality_models,
+                  "NAME=DESC.json: an external quality network (cv::dnn; see models/peers), "
+                  "run on the crops (repeat)");
   cmd->add_option("--fmr", a.fmrs, "target FMRs")->capture_default_str();
   cmd->add_option("--max-discard", a.max_discard, "curve range")->capture_default_str();
   cmd->add_option("--seed", a.seed, "seed of the random baseline")->capture_default_str();

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "face/align.h"
+#include "eval/quality_dnn.h"
 #include "io/file_util.h"
 #include "io/image_io.h"
 #include "io/partial_output.h"
@@ -21,6 +22,7 @@ struct ScoreArgs {
   std::optional<float> scaling;
   bool embedding = false, patch_map = false, resize = false, detect = false, regions = false;
   std::string method = "vitnt";  // what the quality column holds
+  std::string quality_model;     // --method external: its description JSON
   int serfiq_passes = 10;
   DetectArgs detector;
   int batch = 32;
@@ -30,7 +32,7 @@ struct ScoreArgs {
 
 // What decides the output's bytes (not --batch or --threads: scores do not depend on
 // them), checked when a stopped run is resumed.
-nlohmann::json output_settings(const ScoreArgs& a, const Model& model,
+nlohmann::json output_settings(const ScoreArgs& a, const std::string& model_path,
                                const std::vector<std::string>& paths) {
   nlohmann::json o = {{"format", a.format},       {"model_config", a.model.config_path},
                       {"arch", a.model.arch},     {"precision", a.model.precision},
@@ -40,11 +42,12 @@ nlohmann::json output_settings(const ScoreArgs& a, const Model& model,
                       {"regions", a.regions},     {"detect", a.detect}};
   o["scaling"] = a.scaling ? nlohmann::json(*a.scaling) : nlohmann::json();
   if (a.method == "ser-fiq") o["serfiq_passes"] = a.serfiq_passes;
+  if (a.method == "external") o["quality_model"] = a.quality_model;
   if (a.detect)
     o["detector"] = {{"model", a.detector.model},
                      {"threshold", a.detector.threshold},
                      {"faces", a.detector.faces}};
-  return run_settings("score", model.path(), paths, o);
+  return run_settings("score", model_path, paths, o);
 }
 
 // One scored face; `face` is set with --detect.
@@ -93,9 +96,19 @@ ScoreOptions parse_score_options(const ScoreArgs& a) {
     o.embedding_norm = true;
   } else if (a.method == "ser-fiq") {
     o.serfiq_passes = a.serfiq_passes;
+  } else if (a.method == "external") {
+    if (a.quality_model.empty()) throw Error("--method external needs --quality-model DESC.json");
+    if (a.embedding || a.patch_map || a.regions || !a.blocks.empty() || a.scaling ||
+        !a.aggregation.empty() || !a.model.weights.empty())
+      throw Error(
+          "--method external runs only the --quality-model network: no --model, --embedding, "
+          "--patch-map, --regions, --blocks, --scaling or --aggregation");
   } else if (a.method != "vitnt") {
-    throw Error("--method must be vitnt, embedding-norm or ser-fiq, got '" + a.method + "'");
+    throw Error("--method must be vitnt, embedding-norm, ser-fiq or external, got '" + a.method +
+                "'");
   }
+  if (!a.quality_model.empty() && a.method != "external")
+    throw Error("--quality-model is used with --method external only");
   return o;
 }
 
@@ -113,16 +126,22 @@ int run_score(const ScoreArgs& a) {
   std::optional<FaceDetector> detector;
   const FaceChoice choice = parse_face_choice(a.detector.faces);
   if (a.detect) detector = load_detector(a.detector);
-  Model model = load_model(a.model);
-  const ModelConfig& c = model.config();
-  if (a.method != "vitnt")
+  // the ViT, or an external quality network on the aligned 112x112 crops
+  std::optional<Model> model;
+  std::optional<eval::QualityModel> external;
+  if (a.method == "external")
+    external.emplace(eval::load_quality_model_desc(a.quality_model));
+  else
+    model.emplace(load_model(a.model));
+  const int img_size = model ? model->config().img_size : 112;
+  if (external || a.method != "vitnt")
     std::fprintf(stderr, "note: the scalar column is empty for the %s baseline\n",
                  a.method.c_str());
-  else if (!c.calibration)
+  else if (!model->config().calibration)
     std::fprintf(stderr,
                  "note: %s has no calibration: the scalar column is empty (fit one with "
                  "`vitnt calibrate`, README \"The scalar\")\n",
-                 model.path().c_str());
+                 model->path().c_str());
   const std::vector<std::string> paths = io::expand_inputs(a.inputs);
   if (paths.empty()) throw Error("no input images found in the given INPUTS");
 
@@ -133,9 +152,10 @@ int run_score(const ScoreArgs& a) {
     if (detector) header += ",face,box_x,box_y,box_w,box_h,det_score";
     for (const FaceRegion& r : face_regions())
       if (opts.regions) header += ",region_" + r.name;
-    for (int i = 0; opts.embedding && i < c.num_features; ++i)
+    for (int i = 0; opts.embedding && i < model->config().num_features; ++i)
       header += ",emb_" + std::to_string(i);
-    for (int i = 0; opts.patch_map && i < c.num_patches(); ++i) header += ",q_" + std::to_string(i);
+    for (int i = 0; opts.patch_map && i < model->config().num_patches(); ++i)
+      header += ",q_" + std::to_string(i);
     header += "\n";
   }
   auto row_path = [jsonl](const std::string& line) -> std::string {
@@ -144,7 +164,9 @@ int run_score(const ScoreArgs& a) {
     return j.is_object() && j.contains("path") && j["path"].is_string() ? j["path"] : "";
   };
   // Rows are written per batch to OUTPUT.partial, renamed to OUTPUT when all are done.
-  io::PartialOutput out(a.output, output_settings(a, model, paths), header, a.resume, row_path);
+  io::PartialOutput out(a.output,
+                        output_settings(a, model ? model->path() : external->desc().file, paths),
+                        header, a.resume, row_path);
   const size_t first =
       out.resume_from() ? resume_index(paths, *out.resume_from(), out.partial_path()) : 0;
   // inputs before `first` without a row failed in the earlier run (rows are in input order)
@@ -174,7 +196,7 @@ int run_score(const ScoreArgs& a) {
         cv::Mat photo = io::decode_image(paths[i], err);
         if (!photo.empty())
           for (face::DetectedFace& f :
-               face::detect_faces(*detector, photo, choice, c.img_size, err)) {
+               face::detect_faces(*detector, photo, choice, img_size, err)) {
             l.paths.push_back(paths[i]);
             l.images.push_back(f.crop);
             l.faces.push_back(std::move(f));
@@ -185,7 +207,7 @@ int run_score(const ScoreArgs& a) {
         }
         continue;
       }
-      cv::Mat m = io::load_aligned_crop(paths[i], c.img_size, a.resize, err);
+      cv::Mat m = io::load_aligned_crop(paths[i], img_size, a.resize, err);
       if (m.empty()) {
         std::fprintf(stderr, "error: %s: %s (skipped)\n", paths[i].c_str(), err.c_str());
         ++failed;
@@ -203,14 +225,19 @@ int run_score(const ScoreArgs& a) {
     const size_t n = std::min<size_t>(a.batch, paths.size() - start);
     const bool last = start + a.batch >= paths.size();
     if (!last && !stop_signal()) next = std::async(std::launch::async, load, start + a.batch);
-    std::vector<ImageView> views;
-    for (const cv::Mat& m : cur.images)
-      views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
-    std::vector<FaceScore> scores = model.score(views, opts);
-    // baselines replace the quality column (one pass of the network either way)
-    for (FaceScore& fs : scores) {
-      if (opts.embedding_norm) fs.quality = fs.embedding_norm, fs.scalar = -1;
-      if (opts.serfiq_passes > 0) fs.quality = fs.serfiq_quality, fs.scalar = -1;
+    std::vector<FaceScore> scores;
+    if (external) {
+      for (float q : external->score(cur.images)) scores.emplace_back().quality = q;
+    } else {
+      std::vector<ImageView> views;
+      for (const cv::Mat& m : cur.images)
+        views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
+      scores = model->score(views, opts);
+      // baselines replace the quality column (one pass of the network either way)
+      for (FaceScore& fs : scores) {
+        if (opts.embedding_norm) fs.quality = fs.embedding_norm, fs.scalar = -1;
+        if (opts.serfiq_passes > 0) fs.quality = fs.serfiq_quality, fs.scalar = -1;
+      }
     }
     std::string chunk;
     for (size_t i = 0; i < scores.size(); ++i)
@@ -250,8 +277,11 @@ Command add_score_command(CLI::App& app) {
   score
       ->add_option("--method", s.method,
                    "quality column: vitnt, or the baselines embedding-norm (MagFace-style, "
-                   "one full pass) and ser-fiq (one full pass + --serfiq-passes head passes)")
+                   "one full pass), ser-fiq (one full pass + --serfiq-passes head passes) and "
+                   "external (a network described by --quality-model)")
       ->capture_default_str();
+  score->add_option("--quality-model", s.quality_model,
+                    "--method external: the network's description JSON (see models/peers)");
   score->add_option("--serfiq-passes", s.serfiq_passes, "SER-FIQ dropout passes (>= 2)")
       ->capture_default_str();
   score->add_option("--format", s.format, "csv | jsonl")->capture_default_str();
