@@ -51,6 +51,7 @@ std::vector<CLI::Option*> add_detector_options(CLI::App& cmd, DetectArgs& a) {
 FaceDetector load_detector(const DetectArgs& a) {
   DetectorOptions o;
   o.score_threshold = a.threshold;
+  o.max_side = a.max_side;
   parse_face_choice(a.faces);  // a bad value is fatal before any work
   return FaceDetector::load(a.model.empty() ? default_detector_path() : a.model, o);
 }

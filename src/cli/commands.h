@@ -8,6 +8,7 @@
 #include <opencv2/core.hpp>
 #include <string>
 
+#include "io/partial_output.h"
 #include "vitnt/face.h"
 #include "vitnt/vitnt.h"
 
@@ -32,12 +33,14 @@ Command add_eval_command(CLI::App& app);
 Command add_align_command(CLI::App& app);
 Command add_calibrate_command(CLI::App& app);
 Command add_extract_bin_command(CLI::App& app);
+Command add_best_command(CLI::App& app);
 
 // Face detection settings of `align` and `score --detect` (src/cli/align_cmd.cpp).
 struct DetectArgs {
   std::string model;  // empty: default_detector_path()
   float threshold = 0.5f;
   std::string faces = "central";
+  int max_side = 640;  // DetectorOptions::max_side
 };
 std::vector<CLI::Option*> add_detector_options(CLI::App& cmd, DetectArgs& a);
 FaceDetector load_detector(const DetectArgs& a);
@@ -46,7 +49,7 @@ std::string default_detector_path();
 void add_model_options(CLI::App& cmd, ModelArgs& a);
 // "A:B" into o.first_block/last_block (empty: unchanged).
 void parse_block_range(const std::string& text, ScoreOptions& o);
-std::string csv_field(const std::string& s);
+using io::csv_field;       // src/io/partial_output.h
 std::string fmt(float v);  // shortest exact float text
 Model load_model(const ModelArgs& a);
 std::string default_model_path();

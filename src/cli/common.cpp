@@ -99,13 +99,6 @@ void parse_block_range(const std::string& text, ScoreOptions& o) {
   o.last_block = y;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char ch : s) q += (ch == '"') ? std::string("\"\"") : std::string(1, ch);
-  return q + "\"";
-}
-
 std::string fmt(float v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", v);

@@ -16,6 +16,13 @@ namespace fs = std::filesystem;
 
 namespace vitnt::io {
 
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char ch : s) q += (ch == '"') ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+
 std::string first_csv_field(const std::string& line) {
   std::string out;
   if (line.empty() || line[0] != '"') return line.substr(0, line.find(','));

@@ -49,7 +49,8 @@ class PartialOutput {
   std::optional<std::string> resume_from_;
 };
 
-// The first field of a CSV line (RFC 4180 quoting).
+// A CSV field, quoted when it needs it (RFC 4180), and the first field of a CSV line.
+std::string csv_field(const std::string& s);
 std::string first_csv_field(const std::string& line);
 
 }  // namespace vitnt::io
