@@ -25,7 +25,8 @@ import numpy as np  # noqa: E402
 
 
 def read_quality(path):
-    """path -> (quality, patch map or None) from a vitnt score CSV/JSONL."""
+    """path -> (quality, patch map or None, {region: value}, scalar or None) from a vitnt
+    score CSV/JSONL (or any path,quality CSV)."""
     out = {}
     with open(path) as f:
         first = f.readline()
@@ -33,16 +34,32 @@ def read_quality(path):
         if first.startswith("{"):
             for line in f:
                 j = json.loads(line)
-                out[j["path"]] = (j["quality"], j.get("patch_quality"))
+                out[j["path"]] = (j["quality"], j.get("patch_quality"), j.get("regions") or {},
+                                  j.get("scalar"))
         else:
             r = csv.reader(f)
             head = next(r)
             qi, pi = head.index("quality"), head.index("path")
+            si = head.index("scalar") if "scalar" in head else None
             qcols = [i for i, h in enumerate(head) if h.startswith("q_")]
+            rcols = [(i, h[len("region_"):]) for i, h in enumerate(head) if h.startswith("region_")]
             for row in r:
                 pm = [float(row[i]) for i in qcols] if qcols else None
-                out[row[pi]] = (float(row[qi]), pm)
+                reg = {name: float(row[i]) for i, name in rcols}
+                sc = int(row[si]) if si is not None and row[si] else None
+                out[row[pi]] = (float(row[qi]), pm, reg, sc)
     return out
+
+
+def region_caption(regions):
+    """The four main regions' values, lowest marked: where the face is worst."""
+    four = [(k, regions[k]) for k in ("left_eye", "right_eye", "nose", "mouth") if k in regions]
+    if not four:
+        return ""
+    low = min(four, key=lambda kv: kv[1])[0]
+    short = {"left_eye": "L eye", "right_eye": "R eye", "nose": "nose", "mouth": "mouth"}
+    return "<br>" + " ".join((f"<b>{short[k]} {v:.4f}</b>" if k == low else f"{short[k]} {v:.4f}")
+                             for k, v in four)
 
 
 def png_b64(fig):
@@ -135,11 +152,16 @@ def main():
                     if b64:
                         cells.append(f"<figure style='display:inline-block;margin:2px'>"
                                      f"<img src='data:image/png;base64,{b64}'><figcaption>"
-                                     f"<small>{q[p][0]:.4f}<br>{html.escape(os.path.basename(p))}"
+                                     f"<small>{q[p][0]:.4f}"
+                                     + (f" (scalar {q[p][3]})" if q[p][3] is not None else "")
+                                     + f"<br>{html.escape(os.path.basename(p))}"
+                                     f"{region_caption(q[p][2])}"
                                      f"</small></figcaption></figure>")
                 parts.append(f"<h3>{label}</h3>" + "".join(cells))
             parts.append("<p><small>Overlay: per-patch quality q_p (green high, red low) when "
-                         "the quality file has patch maps (vitnt score --patch-map).</small></p>")
+                         "the quality file has patch maps (vitnt score --patch-map); region "
+                         "values (vitnt score --regions) under each face, the lowest in bold."
+                         "</small></p>")
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>vitnt eval</title>"
             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
             "td,th{font-size:13px}</style></head><body>" + "\n".join(parts) + "</body></html>")
