@@ -27,12 +27,12 @@ stop_after() {
   set +e; wait $pid; rc=$?; set -e
 }
 
-find "$LFW" -name '*.jpg' | sort | sed -n 1,2000p > "$WORK/list.txt"
+find "$LFW" -name '*.jpg' | sort | sed -n 1,1000p > "$WORK/list.txt"
 S=("$VITNT" score --threads 1 --embedding --patch-map)
 
 # 1. kill -9 mid-way (and a cut last line), resume with another batch size: same bytes
 "${S[@]}" -o "$WORK/full.csv" "@$WORK/list.txt" 2> /dev/null
-stop_after "$WORK/a.csv.partial" 300 9 "${S[@]}" --batch 4 -o "$WORK/a.csv" "@$WORK/list.txt"
+stop_after "$WORK/a.csv.partial" 150 9 "${S[@]}" --batch 4 -o "$WORK/a.csv" "@$WORK/list.txt"
 [ $rc -eq 137 ] || fail "kill -9: rc $rc"
 [ -e "$WORK/a.csv" ] && fail "killed run left a final output"
 truncate -s -7 "$WORK/a.csv.partial"  # as if killed inside a write
@@ -44,7 +44,7 @@ cmp "$WORK/full.csv" "$WORK/a.csv" || fail "resumed output differs from the unin
 # 2. SIGTERM: finishes the batch, says how to resume, exit 143; JSON Lines resumed
 "$VITNT" score --threads 1 --format jsonl -o "$WORK/full.jsonl" "@$WORK/list.txt" 2> /dev/null
 : > "$WORK/log.txt"
-stop_after "$WORK/b.jsonl.partial" 200 TERM "$VITNT" score --threads 1 --batch 8 --format jsonl \
+stop_after "$WORK/b.jsonl.partial" 100 TERM "$VITNT" score --threads 1 --batch 8 --format jsonl \
   -o "$WORK/b.jsonl" "@$WORK/list.txt"
 [ $rc -eq 143 ] || fail "SIGTERM: rc $rc, expected 143"
 grep -q "stopped by SIGTERM" "$WORK/log.txt" && grep -q -- "--resume" "$WORK/log.txt" ||
@@ -54,13 +54,13 @@ grep -q "stopped by SIGTERM" "$WORK/log.txt" && grep -q -- "--resume" "$WORK/log
 cmp "$WORK/full.jsonl" "$WORK/b.jsonl" || fail "SIGTERM + resume differs"
 
 # 3. SIGINT: exit 130; a resume with other options or inputs is refused, nothing changed
-stop_after "$WORK/c.csv.partial" 200 INT "$VITNT" score --threads 1 --batch 8 -o "$WORK/c.csv" \
+stop_after "$WORK/c.csv.partial" 100 INT "$VITNT" score --threads 1 --batch 8 -o "$WORK/c.csv" \
   "@$WORK/list.txt"
 [ $rc -eq 130 ] || fail "SIGINT: rc $rc, expected 130"
 cp "$WORK/c.csv.partial" "$WORK/c.before"
 set +e
 "$VITNT" score --threads 1 --blocks 0:6 --resume -o "$WORK/c.csv" "@$WORK/list.txt" 2> "$WORK/e1.txt"; r1=$?
-head -1000 "$WORK/list.txt" > "$WORK/short.txt"
+head -500 "$WORK/list.txt" > "$WORK/short.txt"
 "$VITNT" score --threads 1 --resume -o "$WORK/c.csv" "@$WORK/short.txt" 2> "$WORK/e2.txt"; r2=$?
 "$VITNT" score --threads 1 -o "$WORK/c.csv" "@$WORK/list.txt" 2> "$WORK/e3.txt"; r3=$?
 "$VITNT" score --threads 1 --resume -o "$WORK/none.csv" "@$WORK/list.txt" 2> "$WORK/e4.txt"; r4=$?

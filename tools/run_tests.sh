@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # VITNT_QUICK=1 (the fresh-root check): the release build and every test but those that
 # take minutes there (cli_score, cli_resume: the PyTorch reference on 30 crops and four
-# 2,000-image runs), no ASan build.
+# 1,000-image runs), no ASan build.
 JOBS=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$JOBS"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `vitnt calibrate` round trip and the scalar column: (b) synthetic mates on FairFace val
+# -> a calibration block and a model with it embedded; scoring with the embedded block
+# and with --calibration gives the same scalars, monotone in Q, 0..100; (a) the same
+# pairs with comparison scores from `vitnt eval` give the same fit; an uncalibrated
+# model leaves the column empty and says how to calibrate.
+# Usage: cli_calibrate_test.sh VITNT PYTHON SOURCE_DIR WORK_DIR
+set -euo pipefail
+VITNT=$1 PY=$2 SRC=$3 WORK=$4
+SHARED=${VITNT_SHARED:-$SRC/../shared}
+FF=$SHARED/data/fairface112/val LFW=$SHARED/data/lfw112/images
+for need in "$FF" "$LFW"; do
+  [ -d "$need" ] || { echo "SKIP: $need missing (set VITNT_SHARED to the shared folder)"; exit 77; }
+done
+rm -rf "$WORK" && mkdir -p "$WORK"
+fail() { echo "FAIL: $*"; exit 1; }
+M=$SRC/models/vitnt-s16.safetensors
+
+# (b) fit, embed
+"$VITNT" calibrate --model "$M" --unlabelled "$FF" --limit 300 --fmr 1e-2 --work "$WORK/mates" \
+  -o "$WORK/cal.json" --embed-into "$WORK/cal.safetensors" 2> "$WORK/fit.txt" ||
+  { cat "$WORK/fit.txt"; fail "calibrate (b)"; }
+grep -q "300 mated pairs" "$WORK/fit.txt" || fail "no fit summary: $(cat "$WORK/fit.txt")"
+"$VITNT" info --model "$WORK/cal.safetensors" --json > "$WORK/info.json"
+find "$LFW" -name '*.jpg' | sort | sed -n 1,200p > "$WORK/list.txt"
+"$VITNT" score --model "$WORK/cal.safetensors" -o "$WORK/embedded.csv" "@$WORK/list.txt" 2> /dev/null
+"$VITNT" score --model "$M" --calibration "$WORK/cal.json" -o "$WORK/flag.csv" "@$WORK/list.txt" 2> /dev/null
+cmp "$WORK/embedded.csv" "$WORK/flag.csv" || fail "embedded and --calibration scalars differ"
+# (a) the same pairs, scores from vitnt eval (own embedding): the same fit
+"$VITNT" eval --pairs "$WORK/mates/pairs.csv" --fr vit --model "$M" --fmr 1e-2 --no-report \
+  -o "$WORK/eval" > /dev/null 2>&1
+"$VITNT" calibrate --model "$M" --pairs "$WORK/eval/scores.csv" --fmr 1e-2 -o "$WORK/cal_a.json" \
+  2> /dev/null
+"$PY" - "$WORK" <<'PY'
+import csv, json, sys
+w = sys.argv[1]
+info = json.load(open(f"{w}/info.json"))
+cal = json.load(open(f"{w}/cal.json"))
+assert info["model"]["config"]["calibration"]["knots"] == cal["knots"], "info does not show the block"
+rows = list(csv.DictReader(open(f"{w}/embedded.csv")))
+assert len(rows) == 200 and all(r["scalar"] != "" for r in rows), "scalar column empty"
+pairs = sorted((float(r["quality"]), int(r["scalar"])) for r in rows)
+assert all(0 <= s <= 100 for _, s in pairs)
+assert all(b[1] >= a[1] for a, b in zip(pairs, pairs[1:])), "scalar not monotone in Q"
+assert len({s for _, s in pairs}) > 3, "scalar barely varies: the test would be blind"
+a = json.load(open(f"{w}/cal_a.json"))
+# eval writes scores with 9 significant digits: the threshold agrees to that
+assert abs(a["threshold"] - cal["threshold"]) < 1e-6, (a["threshold"], cal["threshold"])
+qa, qb = a["knots"]["q"], cal["knots"]["q"]
+assert len(qa) == len(qb) and max(abs(x - y) for x, y in zip(qa, qb)) < 1e-6, "fits (a), (b) differ"
+print("scalars", pairs[0][1], "..", pairs[-1][1], "knots", len(qb))
+PY
+# an uncalibrated model: empty scalar column and a note
+"$VITNT" info --arch cvlface-vit-s --print-config > "$WORK/vit_s.json"
+"$PY" "$SRC/tools/reference/reference_score.py" --config "$WORK/vit_s.json" \
+  --random-model "$WORK/vit_s.safetensors" --dtype F16 --seed 3 2> /dev/null
+"$VITNT" score --model "$WORK/vit_s.safetensors" --arch cvlface-vit-s --format jsonl \
+  -o "$WORK/u.jsonl" "$(head -1 "$WORK/list.txt")" 2> "$WORK/u.txt"
+grep -q "has no calibration.*vitnt calibrate" "$WORK/u.txt" || fail "no note: $(cat "$WORK/u.txt")"
+grep -q '"scalar":null' "$WORK/u.jsonl" || fail "JSON Lines scalar not null: $(cat "$WORK/u.jsonl")"
+# a broken calibration file is refused with its name
+echo '{"knots":{"q":[1,2],"p":[0.9,0.1]},"settings":{"blocks":[2,6],"scaling":16,"aggregation":"attention-last"}}' > "$WORK/bad.json"
+set +e; "$VITNT" score --calibration "$WORK/bad.json" -o "$WORK/x.csv" "@$WORK/list.txt" 2> "$WORK/b.txt"; rc=$?; set -e
+[ $rc -eq 1 ] && grep -q "bad.json.*monotone" "$WORK/b.txt" || fail "bad calibration: rc $rc $(cat "$WORK/b.txt")"
+echo "cli_calibrate: OK"
