@@ -50,8 +50,11 @@ def main():
                     os.path.join(WORK, "ref.csv")] + good, check=True, stderr=subprocess.DEVNULL)
     ref = {}
     with open(os.path.join(WORK, "ref.csv")) as f:
-        for row in list(csv.reader(f))[1:]:
-            ref[row[0]] = np.array([float(x) for x in row[1:]], np.float32)
+        rows = list(csv.reader(f))
+        assert rows[0][:3] == ["path", "quality", "scalar"], rows[0][:3]
+        for row in rows[1:]:  # quality, then the embedding; the scalar (column 2) apart
+            ref[row[0]] = np.array([float(x) for x in row[1:2] + row[3:]], np.float32)
+            ref[row[0] + "#scalar"] = float(row[2]) if row[2] else np.nan
 
     def compare(df, what):
         """df (pandas): rows in input order, good ones equal to the CLI, bad ones with errors."""
@@ -70,6 +73,9 @@ def main():
             else:
                 check(err is None, f"{what}: error {err!r} on a good image {p}")
                 check(q[i] == ref[p][0], f"{what}: {p}: quality {q[i]!r} vs CLI {ref[p][0]!r}")
+                sc = df["scalar"].iloc[i]
+                check(sc == ref[p + "#scalar"] or (np.isnan(sc) and np.isnan(ref[p + "#scalar"])),
+                      f"{what}: {p}: scalar {sc!r} vs CLI {ref[p + '#scalar']!r}")
                 de = max(de, float(np.abs(e[i] - ref[p][1:]).max()))
         # tasks score partitions of 20, the CLI batches of 32: results do not depend on it
         check(de <= 1e-6, f"{what}: embedding differs from the CLI by {de}")

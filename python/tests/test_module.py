@@ -32,7 +32,8 @@ def lfw_images(n, step):
 
 
 def cli(args, out):
-    """Runs `vitnt score` and reads its CSV: {path: (quality, emb, q)} as float32."""
+    """Runs `vitnt score` and reads its CSV: {path: (quality, emb, q, scalar)} (float32;
+    scalar an int, -1 when empty)."""
     subprocess.run([VITNT, "score", "--model", MODEL, "--threads", "1", "-o", out] + args,
                    check=True, stderr=subprocess.DEVNULL)
     rows = {}
@@ -40,9 +41,10 @@ def cli(args, out):
         r = csv.reader(f)
         header = next(r)
         ne = sum(h.startswith("emb_") for h in header)
+        assert header[:3] == ["path", "quality", "scalar"], header
         for row in r:
-            v = np.array([float(x) for x in row[1:]], np.float32)
-            rows[row[0]] = (v[0], v[1 : 1 + ne], v[1 + ne :])
+            v = np.array([float(x) for x in row[1:2] + row[3:]], np.float32)
+            rows[row[0]] = (v[0], v[1 : 1 + ne], v[1 + ne :], int(row[2]) if row[2] else -1)
     return rows
 
 
@@ -91,6 +93,12 @@ check(np.array_equal(s.quality, ref_q), f"paths: quality differs from CLI, max "
 check(np.array_equal(s.embedding, ref_e), "paths: embedding differs from CLI")
 check(np.array_equal(s.patch_map.reshape(len(paths), -1), ref_p), "paths: patch map differs")
 check(s.errors == [None] * len(paths), "errors on readable files")
+ref_s = np.array([ref[p][3] for p in paths])
+check(s.scalar.dtype == np.int16 and np.array_equal(s.scalar, ref_s),
+      f"paths: scalar differs from CLI: {s.scalar[:5]} vs {ref_s[:5]}")
+rg = model.score(paths[:4], regions=True)
+check(rg.regions.shape == (4, len(vitnt.region_names())) and vitnt.region_names()[0] == "left_eye",
+      f"regions {None if rg.regions is None else rg.regions.shape}")
 
 # 3. numpy arrays (decoded by OpenCV in Python), RGB and BGR
 bgr = np.stack([cv2.imread(p) for p in paths])

@@ -63,10 +63,12 @@ static size_t read_lines(const char* path, char** lines, size_t max) {
   return n;
 }
 
-/* One CSV row per face as `vitnt score` writes it (with --detect: face, box, det_score). */
+/* One CSV row per face as `vitnt score` writes it (path, quality, scalar; with --detect:
+   face, box, det_score): the scalar is compared with the CLI's too. */
 static void write_rows(FILE* out, const char* path, const vitnt_result* r, int detected) {
   for (size_t i = 0; i < vitnt_result_count(r); ++i) {
-    fprintf(out, "%s,%.9g", path, vitnt_face_quality(r, i));
+    fprintf(out, "%s,%.9g,", path, vitnt_face_quality(r, i));
+    if (vitnt_face_scalar(r, i) >= 0) fprintf(out, "%d", vitnt_face_scalar(r, i));
     if (detected) {
       float box[4];
       CHECK(vitnt_face_box(r, i, box) == VITNT_OK, "box");
@@ -80,8 +82,8 @@ static void write_rows(FILE* out, const char* path, const vitnt_result* r, int d
     const float* q = vitnt_face_patch_map(r, i, &grid);
     for (int k = 0; k < grid * grid; ++k) fprintf(out, ",%.9g", q[k]);
     fprintf(out, "\n");
-    CHECK(vitnt_face_scalar(r, i) == -1, "scalar %d without a calibration",
-          vitnt_face_scalar(r, i));
+    const int s = vitnt_face_scalar(r, i);
+    CHECK(s >= -1 && s <= 100, "scalar %d out of range", s);
   }
 }
 
@@ -230,7 +232,8 @@ int main(int argc, char** argv) {
     CHECK(one && vitnt_face_quality(one, 0) == vitnt_face_quality(r, i),
           "crop %zu alone scores otherwise than in the batch", i);
     vitnt_result_free(one);
-    fprintf(out, "%s,%.9g", crops[i], vitnt_face_quality(r, i));
+    fprintf(out, "%s,%.9g,", crops[i], vitnt_face_quality(r, i));
+    if (vitnt_face_scalar(r, i) >= 0) fprintf(out, "%d", vitnt_face_scalar(r, i));
     size_t ne = 0;
     int grid = 0;
     const float* e = vitnt_face_embedding(r, i, &ne);

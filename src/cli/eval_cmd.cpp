@@ -20,8 +20,8 @@
 #include "eval/dnn_model.h"
 #include "eval/edc.h"
 #include "eval/pairs.h"
-#include "eval/quality_file.h"
 #include "eval/quality_dnn.h"
+#include "eval/quality_file.h"
 #include "io/file_util.h"
 #include "io/image_io.h"
 
@@ -81,11 +81,12 @@ std::string write_quality_csv(const std::string& dir, const Method& m,
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
       throw Error("method name '" + m.name + "': use letters, digits, '-', '_' and '.'");
   io::AtomicFile f((fs::path(dir) / ("quality_" + m.name + ".csv")).string());
-  std::string text = "path,quality\n";
+  // the columns of `vitnt score --method external` (a peer has no calibrated scalar)
+  std::string text = "path,quality,scalar\n";
   for (size_t i = 0; i < images.size(); ++i)
     if (ok[i])
-      text +=
-          csv_field(images[i]) + "," + fmt(static_cast<float>(m.quality.at(key(images[i])))) + "\n";
+      text += csv_field(images[i]) + "," + fmt(static_cast<float>(m.quality.at(key(images[i])))) +
+              ",\n";
   f.write(text);
   f.commit();
   return f.path();
