@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 #include <stdexcept>
 
 #include "vitnt/vitnt.h"
@@ -60,9 +61,11 @@ double pauc(const EdcCurve& c, double max_r) {
 std::vector<double> fold_accuracies(const std::vector<double>& scores,
                                     const std::vector<bool>& genuine,
                                     const std::vector<int>& fold) {
-  const int folds = fold.empty() ? 0 : *std::max_element(fold.begin(), fold.end()) + 1;
+  // the folds present, whatever their numbering (LFW 0..9, CFP's official 1..10)
+  const std::set<int> present(fold.begin(), fold.end());
+  const size_t folds = present.size();
   std::vector<double> acc;
-  for (int f = 0; f < folds; ++f) {
+  for (int f : present) {
     // best threshold on the other folds: sweep the sorted scores
     std::vector<std::pair<double, bool>> train;
     // one fold only (pairs without folds): the threshold is fitted in-sample
@@ -88,7 +91,7 @@ std::vector<double> fold_accuracies(const std::vector<double>& scores,
         ++n;
         right += (scores[i] > best_t) == genuine[i];
       }
-    acc.push_back(n ? static_cast<double>(right) / n : 0);
+    acc.push_back(static_cast<double>(right) / n);  // n > 0: f is present
   }
   return acc;
 }

@@ -50,6 +50,9 @@ TEST(Edc, FoldAccuracy) {
   auto one = fold_accuracies(s, g, {0, 0, 0, 0, 0, 0});
   ASSERT_EQ(one.size(), 1u);
   EXPECT_DOUBLE_EQ(one[0], 1.0);
+  // folds numbered from 1 (CFP's official split): no empty fold 0 counted
+  EXPECT_EQ(fold_accuracies(s, g, {1, 1, 1, 2, 2, 2}), acc);
+  EXPECT_EQ(fold_accuracies(s, g, {7, 7, 7, 7, 7, 7}), one);
 }
 
 }  // namespace
