@@ -2,7 +2,7 @@
 
 Usage: serve_client.py VITNT SOURCE_DIR WORK_DIR DETECTOR
 """
-import base64, csv, http.client, json, os, signal, socket, struct, subprocess, sys, threading
+import atexit, base64, csv, http.client, json, os, signal, socket, struct, subprocess, sys, threading
 import time, zlib
 
 import jsonschema
@@ -57,9 +57,14 @@ def check_schema(method, path, status, body):
         fail(f"{method} {path} {status} does not match docs/openapi.yaml: {e.message}")
 
 
-# --- a server process
+# --- a server process; any left running when the test ends (a failure) is killed
+SERVERS = []
+atexit.register(lambda: [s.proc.kill() for s in SERVERS if s.proc.poll() is None])
+
+
 class Server:
     def __init__(self, *args):
+        SERVERS.append(self)
         self.proc = subprocess.Popen(
             [VITNT, "serve", "--port", "0", "--detector-model", DET, *args],
             stdout=subprocess.PIPE, stderr=open(os.path.join(WORK, "server.err"), "ab"),
