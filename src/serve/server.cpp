@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -231,14 +230,13 @@ bool flag_param(const httplib::Request& req, const char* name, bool& out) {
 Query parse_query(const httplib::Request& req, FaceChoice default_faces) {
   Query q;
   q.faces = default_faces;
-  for (const char* name : {"detect", "embedding", "patch_map", "regions"}) {
-    bool& f = std::string(name) == "detect"      ? q.detect
-              : std::string(name) == "embedding" ? q.embedding
-              : std::string(name) == "patch_map" ? q.patch_map
-                                                 : q.regions;
-    if (!flag_param(req, name, f))
+  const std::pair<const char*, bool*> flags[] = {{"detect", &q.detect},
+                                                 {"embedding", &q.embedding},
+                                                 {"patch_map", &q.patch_map},
+                                                 {"regions", &q.regions}};
+  for (const auto& [name, value] : flags)
+    if (!flag_param(req, name, *value))
       throw RequestError{400, "bad_query", std::string(name) + " must be 0 or 1"};
-  }
   if (req.has_param("faces")) {
     const std::string v = req.get_param_value("faces");
     if (v != "central" && v != "largest" && v != "all")
