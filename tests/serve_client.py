@@ -319,7 +319,7 @@ def slow():
 
 t = threading.Thread(target=slow)
 t.start()
-time.sleep(0.3)
+time.sleep(0.3 * SLOW)  # the request is sent and being decoded or scored
 srv.stop()
 t.join()
 if "res" not in inflight or inflight["res"][0] != 200 or len(inflight["res"][1]["images"]) != 16:
