@@ -34,6 +34,7 @@ Command add_align_command(CLI::App& app);
 Command add_calibrate_command(CLI::App& app);
 Command add_extract_bin_command(CLI::App& app);
 Command add_best_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
 
 // Face detection settings of `align` and `score --detect` (src/cli/align_cmd.cpp).
 struct DetectArgs {

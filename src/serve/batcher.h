@@ -1,0 +1,75 @@
+// Dynamic batching for `vitnt serve`: request threads push aligned crops, one engine thread
+// scores up to max_batch of them per Model::score call, waiting at most max_wait after the
+// first one arrives, and hands each crop's score back through a future.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <opencv2/core.hpp>
+#include <thread>
+#include <vector>
+
+#include "vitnt/vitnt.h"
+
+namespace vitnt::serve {
+
+// What one crop gets back.
+struct Scored {
+  FaceScore score;
+  double queue_ms = 0;  // pushed until its batch started
+  double score_ms = 0;  // the batch's Model::score call
+  size_t batch = 0;     // the batch's size
+};
+
+// Scores a batch of crops with one set of options (Model::score, or a fake in tests).
+using ScoreFn =
+    std::function<std::vector<FaceScore>(const std::vector<cv::Mat>&, const ScoreOptions&)>;
+
+class Batcher {
+ public:
+  // `on_batch` (may be empty) is called by the engine thread after every batch with its size.
+  Batcher(ScoreFn score, size_t max_batch, std::chrono::microseconds max_wait, size_t max_queue,
+          std::function<void(size_t)> on_batch = {});
+  ~Batcher();  // stop()
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // All crops of one request, or none: false when they do not fit in the queue (the caller
+  // answers 503) or the batcher is stopping. A failing score call sets its exception on
+  // every future of the batch.
+  bool push(std::vector<cv::Mat> crops, const ScoreOptions& options,
+            std::vector<std::future<Scored>>& results);
+  // Scores what is queued, then ends the engine thread.
+  void stop();
+  size_t depth() const;  // crops waiting
+
+ private:
+  struct Job {
+    cv::Mat crop;
+    ScoreOptions options;
+    std::promise<Scored> result;
+    std::chrono::steady_clock::time_point pushed;
+  };
+  void run();
+
+  ScoreFn score_;
+  std::function<void(size_t)> on_batch_;
+  const size_t max_batch_;
+  const std::chrono::microseconds max_wait_;
+  const size_t max_queue_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::thread engine_;
+};
+
+// Crops may share a batch only when they are scored with the same options.
+bool same_options(const ScoreOptions& a, const ScoreOptions& b);
+
+}  // namespace vitnt::serve

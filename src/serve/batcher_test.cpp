@@ -1,0 +1,91 @@
+#include "serve/batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+namespace vitnt::serve {
+namespace {
+
+// A fake model: the quality of a crop is its first pixel; records the batch sizes.
+struct Fake {
+  std::mutex mu;
+  std::vector<size_t> batches;
+  ScoreFn fn() {
+    return [this](const std::vector<cv::Mat>& crops, const ScoreOptions& o) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        batches.push_back(crops.size());
+      }
+      std::vector<FaceScore> out(crops.size());
+      for (size_t i = 0; i < crops.size(); ++i)
+        out[i].quality = crops[i].at<uint8_t>(0, 0) + (o.embedding ? 1000 : 0);
+      return out;
+    };
+  }
+};
+
+cv::Mat crop(int v) { return cv::Mat(2, 2, CV_8UC1, cv::Scalar(v)); }
+
+TEST(Batcher, GathersConcurrentCropsIntoOneBatch) {
+  Fake fake;
+  Batcher b(fake.fn(), 8, std::chrono::milliseconds(200), 64);
+  std::vector<std::future<Scored>> f;
+  ASSERT_TRUE(b.push({crop(1), crop(2), crop(3)}, {}, f));
+  std::vector<std::future<Scored>> g;
+  ASSERT_TRUE(b.push({crop(4)}, {}, g));
+  EXPECT_EQ(f[0].get().score.quality, 1);
+  EXPECT_EQ(f[2].get().score.quality, 3);
+  const Scored s = g[0].get();
+  EXPECT_EQ(s.score.quality, 4);
+  EXPECT_EQ(s.batch, 4u);  // all four in one call, well within the 200 ms wait
+  ASSERT_EQ(fake.batches.size(), 1u);
+}
+
+TEST(Batcher, FullBatchDoesNotWait) {
+  Fake fake;
+  Batcher b(fake.fn(), 2, std::chrono::seconds(30), 64);
+  std::vector<std::future<Scored>> f;
+  ASSERT_TRUE(b.push({crop(1), crop(2), crop(3)}, {}, f));
+  ASSERT_EQ(f[0].wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(f[0].get().batch, 2u);
+  b.stop();  // the third is scored on stop, not after 30 s
+  EXPECT_EQ(f[2].get().score.quality, 3);
+}
+
+TEST(Batcher, OptionsAreNotMixed) {
+  Fake fake;
+  Batcher b(fake.fn(), 8, std::chrono::milliseconds(50), 64);
+  std::vector<std::future<Scored>> f, g;
+  ScoreOptions emb;
+  emb.embedding = true;
+  ASSERT_TRUE(b.push({crop(1)}, {}, f));
+  ASSERT_TRUE(b.push({crop(2)}, emb, g));
+  EXPECT_EQ(f[0].get().score.quality, 1);
+  EXPECT_EQ(g[0].get().score.quality, 1002);
+  EXPECT_EQ(fake.batches.size(), 2u);
+}
+
+TEST(Batcher, QueueBoundRefusesWholeRequest) {
+  Fake fake;
+  Batcher b(fake.fn(), 1, std::chrono::seconds(0), 3);
+  std::vector<std::future<Scored>> f;
+  EXPECT_FALSE(b.push({crop(1), crop(2), crop(3), crop(4)}, {}, f));
+  EXPECT_TRUE(f.empty());
+  EXPECT_TRUE(b.push({crop(1), crop(2), crop(3)}, {}, f));
+  b.stop();
+  EXPECT_FALSE(b.push({crop(1)}, {}, f));  // stopped
+}
+
+TEST(Batcher, ScoreFailureReachesEveryFuture) {
+  Batcher b([](const std::vector<cv::Mat>&,
+               const ScoreOptions&) -> std::vector<FaceScore> { throw Error("boom"); },
+            4, std::chrono::milliseconds(1), 8);
+  std::vector<std::future<Scored>> f;
+  ASSERT_TRUE(b.push({crop(1), crop(2)}, {}, f));
+  EXPECT_THROW(f[0].get(), Error);
+  EXPECT_THROW(f[1].get(), Error);
+}
+
+}  // namespace
+}  // namespace vitnt::serve

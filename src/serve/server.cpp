@@ -1,0 +1,555 @@
+#include "serve/server.h"
+
+#include <httplib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "face/align.h"
+#include "io/image_io.h"
+#include "serve/batcher.h"
+
+namespace vitnt::serve {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> read_api_keys(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read --api-key-file " + path);
+  std::vector<std::string> keys;
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    const size_t e = line.find_last_not_of(" \t\r");
+    keys.push_back(line.substr(b, e - b + 1));
+  }
+  if (keys.empty()) throw Error("--api-key-file " + path + " holds no key");
+  return keys;
+}
+
+bool key_matches(const std::vector<std::string>& keys, const std::string& given) {
+  // Timing must not tell how many leading bytes matched: every byte of every key is read.
+  unsigned found = 0;
+  for (const std::string& k : keys) {
+    unsigned diff = k.size() != given.size();
+    for (size_t i = 0; i < k.size(); ++i)
+      diff |= static_cast<unsigned char>(k[i]) ^
+              static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+    found |= diff == 0;
+  }
+  return found != 0;
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+bool decode_base64(const std::string& text, std::vector<uint8_t>& out) {
+  out.clear();
+  size_t n = text.size();
+  while (n > 0 && text[n - 1] == '=' && text.size() - n < 2) --n;
+  if (n % 4 == 1) return false;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    int v;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else
+      return false;
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<uint8_t>(acc >> bits));
+    }
+  }
+  // padding, when present, must complete the last group
+  return n == text.size() || (text.size() % 4 == 0);
+}
+
+size_t json_depth(const std::string& text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+namespace {
+
+// Prometheus counters and histograms, all under one mutex (updated a few times a request).
+struct Metrics {
+  std::mutex mu;
+  std::map<int, uint64_t> requests;  // by status code
+  uint64_t images = 0, faces = 0;
+  const std::vector<double> batch_bounds = {1, 2, 4, 8, 16, 32, 64, 128};
+  const std::vector<double> latency_bounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                              0.5,   1,    2.5,   5,    10};
+  std::vector<uint64_t> batch_counts = std::vector<uint64_t>(batch_bounds.size() + 1);
+  std::vector<uint64_t> latency_counts = std::vector<uint64_t>(latency_bounds.size() + 1);
+  double batch_sum = 0, latency_sum = 0;
+  uint64_t batches = 0, latencies = 0;
+
+  static void observe(const std::vector<double>& bounds, std::vector<uint64_t>& counts, double v) {
+    size_t i = 0;
+    while (i < bounds.size() && v > bounds[i]) ++i;
+    ++counts[i];
+  }
+  void batch(size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    observe(batch_bounds, batch_counts, n);
+    batch_sum += n, ++batches;
+  }
+  void status(int code) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++requests[code];
+  }
+  void scored(double seconds, size_t n_images, size_t n_faces) {
+    std::lock_guard<std::mutex> lock(mu);
+    images += n_images, faces += n_faces;
+    observe(latency_bounds, latency_counts, seconds);
+    latency_sum += seconds, ++latencies;
+  }
+  static void histogram(std::string& out, const char* name, const char* help,
+                        const std::vector<double>& bounds, const std::vector<uint64_t>& counts,
+                        double sum, uint64_t total) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
+    uint64_t cum = 0;
+    char buf[160];
+    for (size_t i = 0; i <= bounds.size(); ++i) {
+      cum += counts[i];
+      if (i < bounds.size())
+        std::snprintf(buf, sizeof buf, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+                      static_cast<unsigned long long>(cum));
+      else
+        std::snprintf(buf, sizeof buf, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+                      static_cast<unsigned long long>(cum));
+      out += buf;
+    }
+    std::snprintf(buf, sizeof buf, "%s_sum %.9g\n%s_count %llu\n", name, sum, name,
+                  static_cast<unsigned long long>(total));
+    out += buf;
+  }
+  std::string text(size_t queue_depth) {
+    std::lock_guard<std::mutex> lock(mu);
+    std::string out =
+        "# HELP vitnt_requests_total HTTP requests by status code.\n"
+        "# TYPE vitnt_requests_total counter\n";
+    for (const auto& [code, n] : requests)
+      out +=
+          "vitnt_requests_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
+    out +=
+        "# HELP vitnt_images_total Images received in scoring requests.\n"
+        "# TYPE vitnt_images_total counter\nvitnt_images_total " +
+        std::to_string(images) +
+        "\n# HELP vitnt_faces_total Faces scored.\n# TYPE vitnt_faces_total counter\n"
+        "vitnt_faces_total " +
+        std::to_string(faces) + "\n";
+    histogram(out, "vitnt_batch_size", "Crops per Model::score call.", batch_bounds, batch_counts,
+              batch_sum, batches);
+    histogram(out, "vitnt_request_duration_seconds", "POST /v1/quality latency.", latency_bounds,
+              latency_counts, latency_sum, latencies);
+    out +=
+        "# HELP vitnt_queue_depth Crops waiting for the engine.\n"
+        "# TYPE vitnt_queue_depth gauge\nvitnt_queue_depth " +
+        std::to_string(queue_depth) + "\n";
+    return out;
+  }
+};
+
+json error_body(const std::string& code, const std::string& message) {
+  return {{"error", {{"code", code}, {"message", message}}}};
+}
+
+// A whole-request failure: its status and JSON error.
+struct RequestError {
+  int status;
+  std::string code, message;
+};
+
+// One image of a request, from decoding to its faces' scores.
+struct ImageJob {
+  std::vector<uint8_t> owned;  // decoded base64
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  std::string error_code, error_message;  // set: the image failed
+  std::vector<face::DetectedFace> faces;  // detect=1
+  std::vector<cv::Mat> crops;
+  std::vector<Scored> scores;
+};
+
+struct Query {
+  bool detect = false, embedding = false, patch_map = false, regions = false;
+  FaceChoice faces = FaceChoice::Central;
+};
+
+bool flag_param(const httplib::Request& req, const char* name, bool& out) {
+  if (!req.has_param(name)) return true;
+  const std::string v = req.get_param_value(name);
+  if (v != "0" && v != "1") return false;
+  out = v == "1";
+  return true;
+}
+
+Query parse_query(const httplib::Request& req, FaceChoice default_faces) {
+  Query q;
+  q.faces = default_faces;
+  const std::pair<const char*, bool*> flags[] = {{"detect", &q.detect},
+                                                 {"embedding", &q.embedding},
+                                                 {"patch_map", &q.patch_map},
+                                                 {"regions", &q.regions}};
+  for (const auto& [name, value] : flags)
+    if (!flag_param(req, name, *value))
+      throw RequestError{400, "bad_query", std::string(name) + " must be 0 or 1"};
+  if (req.has_param("faces")) {
+    const std::string v = req.get_param_value("faces");
+    if (v != "central" && v != "largest" && v != "all")
+      throw RequestError{400, "bad_query", "faces must be central, largest or all"};
+    q.faces = parse_face_choice(v);
+  }
+  return q;
+}
+
+std::string media_type(const httplib::Request& req) {
+  std::string t = req.get_header_value("Content-Type");
+  t = t.substr(0, t.find(';'));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t;
+}
+
+bool is_image_type(const std::string& t) {
+  return t == "image/jpeg" || t == "image/png" || t == "image/webp" || t == "image/bmp";
+}
+
+// The images of a request body, pointing into `req` (or owning decoded base64).
+std::vector<ImageJob> read_images(const httplib::Request& req) {
+  const std::string type = media_type(req);
+  std::vector<ImageJob> images;
+  if (is_image_type(type)) {
+    if (req.body.empty()) throw RequestError{400, "empty_body", "the request body is empty"};
+    ImageJob& j = images.emplace_back();
+    j.data = reinterpret_cast<const uint8_t*>(req.body.data());
+    j.size = req.body.size();
+  } else if (type == "multipart/form-data") {
+    for (const auto& [name, file] : req.files) {  // form order is lost: sorted by field name
+      ImageJob& j = images.emplace_back();
+      j.data = reinterpret_cast<const uint8_t*>(file.content.data());
+      j.size = file.content.size();
+    }
+    if (images.empty()) throw RequestError{400, "bad_multipart", "no file in the form"};
+  } else if (type == "application/json") {
+    if (json_depth(req.body) > 8)
+      throw RequestError{400, "bad_json", "JSON nested deeper than 8 levels"};
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) throw RequestError{400, "bad_json", "the body is not valid JSON"};
+    if (!body.is_object() || !body.contains("images") || !body["images"].is_array() ||
+        body["images"].empty())
+      throw RequestError{400, "bad_json", "expected {\"images\": [{\"base64\": \"...\"}, ...]}"};
+    for (const json& im : body["images"]) {
+      if (!im.is_object() || !im.contains("base64") || !im["base64"].is_string())
+        throw RequestError{400, "bad_json", "every image needs a \"base64\" string"};
+      ImageJob& j = images.emplace_back();
+      if (!decode_base64(im["base64"].get<std::string>(), j.owned))
+        throw RequestError{400, "bad_base64", "an image's base64 is malformed"};
+      j.data = j.owned.data();
+      j.size = j.owned.size();
+    }
+  } else {
+    throw RequestError{415, "unsupported_media_type",
+                       "Content-Type must be image/jpeg, image/png, image/webp, image/bmp, "
+                       "multipart/form-data or application/json, got '" +
+                           type + "'"};
+  }
+  return images;
+}
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+class Service {
+ public:
+  Service(const Model& model, const FaceDetector* detector, const ServerOptions& o)
+      : model_(model),
+        detector_(detector),
+        o_(o),
+        batcher_(
+            [this](const std::vector<cv::Mat>& crops, const ScoreOptions& so) {
+              std::vector<ImageView> views;
+              for (const cv::Mat& m : crops)
+                views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
+              return model_.score(views, so);
+            },
+            o.max_batch, std::chrono::milliseconds(o.max_wait_ms), o.queue,
+            [this](size_t n) { metrics_.batch(n); }) {}
+
+  void stop() { batcher_.stop(); }
+  Metrics& metrics() { return metrics_; }
+  size_t depth() const { return batcher_.depth(); }
+
+  // POST /v1/quality
+  json quality(const httplib::Request& req, size_t& n_images, size_t& n_faces) {
+    const Clock::time_point t0 = Clock::now();
+    const Query q = parse_query(req, o_.faces);
+    if (q.detect && !detector_)
+      throw RequestError{400, "no_detector", "detect=1 needs a detector loaded at startup"};
+    std::vector<ImageJob> images = read_images(req);
+    n_images = images.size();
+    const int size = model_.config().img_size;
+    io::DecodeLimits limits;
+    for (ImageJob& im : images) {
+      const io::ImageHeader h = io::read_image_header(im.data, im.size);
+      if (h.width * h.height > limits.max_pixels) {
+        if (images.size() == 1)
+          throw RequestError{413, "too_large", "the image declares more than 100 megapixels"};
+        im.error_code = "too_large";
+        im.error_message = "the image declares more than 100 megapixels";
+        continue;
+      }
+      std::string err;
+      cv::Mat m = io::decode_image(im.data, im.size, err, limits);
+      if (m.empty()) {
+        im.error_code = "decode_failed";
+        im.error_message = err;
+      } else if (q.detect) {
+        im.faces = face::detect_faces(*detector_, m, q.faces, size, err);
+        for (const face::DetectedFace& f : im.faces) im.crops.push_back(f.crop);
+        if (im.faces.empty()) im.error_code = "no_face", im.error_message = err;
+      } else {
+        im.crops.push_back(io::aligned_crop(std::move(m), size, false, err));
+        if (im.crops.back().empty()) {
+          im.crops.clear();
+          im.error_code = "bad_size", im.error_message = err;
+        }
+      }
+    }
+    const double decode_ms = ms_since(t0);
+    ScoreOptions so;
+    so.embedding = q.embedding;
+    so.patch_map = q.patch_map;
+    so.regions = q.regions;
+    std::vector<cv::Mat> crops;
+    for (const ImageJob& im : images) crops.insert(crops.end(), im.crops.begin(), im.crops.end());
+    std::vector<std::future<Scored>> futures;
+    if (!crops.empty() && !batcher_.push(crops, so, futures))
+      throw RequestError{503, "queue_full", "the scoring queue is full; retry shortly"};
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(o_.timeout_s);
+    double queue_ms = 0, score_ms = 0;
+    size_t k = 0;
+    json out_images = json::array();
+    for (ImageJob& im : images) {
+      json faces = json::array();
+      for (size_t i = 0; i < im.crops.size(); ++i, ++k) {
+        if (futures[k].wait_until(deadline) != std::future_status::ready)
+          throw RequestError{503, "timeout", "scoring took longer than --timeout-s"};
+        const Scored s = futures[k].get();
+        queue_ms = std::max(queue_ms, s.queue_ms);
+        score_ms = std::max(score_ms, s.score_ms);
+        json f = {{"quality", s.score.quality}};
+        f["scalar"] = s.score.scalar >= 0 ? json(s.score.scalar) : json();
+        if (q.detect) {
+          const Face& d = im.faces[i].face;
+          f["box"] = {d.x, d.y, d.width, d.height};
+          json lm = json::array();
+          for (const Point& p : d.landmarks) lm.push_back({p.x, p.y});
+          f["landmarks"] = lm;
+          f["det_score"] = d.score;
+        }
+        if (q.embedding) f["embedding"] = s.score.embedding;
+        if (q.patch_map) f["patch_quality"] = s.score.patch_quality;
+        if (q.regions) {
+          json r = json::object();
+          for (size_t j = 0; j < s.score.regions.size(); ++j)
+            r[face_regions()[j].name] = s.score.regions[j];
+          f["regions"] = r;
+        }
+        faces.push_back(std::move(f));
+        ++n_faces;
+      }
+      json e = im.error_code.empty() ? json()
+                                     : json{{"code", im.error_code}, {"message", im.error_message}};
+      out_images.push_back({{"faces", std::move(faces)}, {"error", std::move(e)}});
+    }
+    return {{"images", std::move(out_images)},
+            {"model", {{"name", model_.config().name}, {"path", model_.path()}}},
+            {"timing_ms",
+             {{"decode", decode_ms},
+              {"queue", queue_ms},
+              {"score", score_ms},
+              {"total", ms_since(t0)}}}};
+  }
+
+ private:
+  const Model& model_;
+  const FaceDetector* detector_;
+  const ServerOptions& o_;
+  Metrics metrics_;
+  Batcher batcher_;  // last: its engine thread uses the members above
+};
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+}  // namespace
+
+namespace {
+int g_stop_pipe[2] = {-1, -1};
+extern "C" void on_serve_stop_signal(int sig) {
+  const char c = static_cast<char>(sig);
+  if (write(g_stop_pipe[1], &c, 1) != 1) _exit(128 + sig);
+}
+}  // namespace
+
+int run_server(const Model& model, const FaceDetector* detector, const ServerOptions& o) {
+  // Warm-up: the first Model::score packs the weights; /v1/health is ready only after it.
+  {
+    const int n = model.config().img_size;
+    std::vector<uint8_t> grey(static_cast<size_t>(n) * n * 3, 128);
+    model.score({{grey.data(), n, n, 0, ChannelOrder::BGR}});
+    if (detector) detector->detect({grey.data(), n, n, 0, ChannelOrder::BGR});
+  }
+  Service service(model, detector, o);
+  httplib::Server svr;
+  const int threads = o.http_threads;
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  svr.set_payload_max_length(o.max_body_mb * 1024 * 1024);
+  svr.set_read_timeout(o.timeout_s);
+  svr.set_write_timeout(o.timeout_s);
+
+  auto authorized = [&o](const httplib::Request& req) {
+    if (o.keys.empty()) return true;
+    std::string given = req.get_header_value("X-API-Key");
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
+    return key_matches(o.keys, given);
+  };
+  svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    // health stays open for load balancers; it tells nothing about the model
+    if (req.path == "/v1/health" || authorized(req))
+      return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_json(res, 401, error_body("unauthorized", "a valid API key is required"));
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // Errors httplib answers itself (413 over --max-body-mb, 400 unparsable requests, 404)
+  // get a JSON body too.
+  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const int s = res.status;
+    const char* code = s == 413 ? "too_large" : s == 404 ? "not_found" : "bad_request";
+    const char* message = s == 413   ? "the request body is larger than --max-body-mb"
+                          : s == 404 ? "no such endpoint"
+                                     : "malformed HTTP request";
+    send_json(res, s, error_body(code, message));
+  });
+  svr.set_logger([&service](const httplib::Request&, const httplib::Response& res) {
+    service.metrics().status(res.status);
+  });
+
+  svr.Get("/v1/health", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"status", "ready"}});
+  });
+  const json description = [&] {
+    json d = json::parse(model_config_to_json(model.config()));
+    return json{{"name", model.config().name},
+                {"path", model.path()},
+                {"description", d},
+                {"calibrated", model.config().calibration.has_value()},
+                {"detector", detector ? json(detector->path()) : json()},
+                {"settings", json::parse(o.settings_json)}};
+  }();
+  svr.Get("/v1/model", [&description](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, description);
+  });
+  svr.Get("/metrics", [&service](const httplib::Request&, httplib::Response& res) {
+    res.set_content(service.metrics().text(service.depth()), "text/plain; version=0.0.4");
+  });
+  svr.Post("/v1/quality", [&service](const httplib::Request& req, httplib::Response& res) {
+    const Clock::time_point t0 = Clock::now();
+    size_t n_images = 0, n_faces = 0;
+    try {
+      send_json(res, 200, service.quality(req, n_images, n_faces));
+    } catch (const RequestError& e) {
+      if (e.status == 503) res.set_header("Retry-After", "1");
+      send_json(res, e.status, error_body(e.code, e.message));
+    } catch (const std::exception& e) {
+      send_json(res, 500, error_body("internal", e.what()));
+    }
+    service.metrics().scored(ms_since(t0) / 1000, n_images, n_faces);
+  });
+
+  int port = o.port;
+  if (port == 0) {
+    port = svr.bind_to_any_port(o.host);
+    if (port < 0) port = -1;
+  } else if (!svr.bind_to_port(o.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    std::fprintf(stderr, "vitnt serve: error: cannot listen on %s:%d\n", o.host.c_str(), o.port);
+    return 1;
+  }
+  std::printf("listening on http://%s:%d\n", o.host.c_str(), port);
+  std::fflush(stdout);
+
+  // SIGTERM / SIGINT: the handler writes to a pipe (async-signal-safe); this thread reads it
+  // and stops the listener, after which httplib's pool finishes the requests in flight.
+  if (pipe(g_stop_pipe) != 0) throw Error("vitnt serve: pipe() failed");
+  std::signal(SIGTERM, on_serve_stop_signal);
+  std::signal(SIGINT, on_serve_stop_signal);
+  std::thread signals([&svr] {
+    char sig = 0;
+    while (read(g_stop_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    if (sig) std::fprintf(stderr, "vitnt serve: signal %d, stopping\n", sig);
+    svr.stop();
+  });
+  const bool ok = svr.listen_after_bind();
+  const char none = 0;  // listen ended on its own: wake the thread
+  if (write(g_stop_pipe[1], &none, 1) != 1) std::fprintf(stderr, "vitnt serve: write failed\n");
+  signals.join();
+  service.stop();
+  std::fprintf(stderr, "vitnt serve: stopped\n");
+  return ok ? 0 : 1;
+}
+
+}  // namespace vitnt::serve

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Load test of `vitnt serve` with wrk (Debian package): POST /v1/quality with aligned LFW
+# crops at 1, 8 and 64 connections, with dynamic batching (--max-batch 32) and without
+# (--max-batch 1), next to `vitnt bench --batch 1 32` (offline throughput) in the same run.
+# Usage: tools/bench/serve_load.sh [SECONDS_PER_POINT]   (from the repository root, after
+# building build/vitnt; VITNT_SHARED: the shared data folder, default ../shared)
+set -euo pipefail
+DUR=${1:-10}
+VITNT=${VITNT:-build/vitnt}
+SHARED=${VITNT_SHARED:-../shared}
+mapfile -t IMAGES < <(find "$SHARED/data/lfw112/images" -name '*.jpg' | sort | sed -n 1,64p)
+[ "${#IMAGES[@]}" -gt 0 ] || { echo "no LFW crops under $SHARED/data/lfw112"; exit 1; }
+command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)"; exit 1; }
+
+echo "== machine"
+grep -m1 'model name' /proc/cpuinfo
+echo "cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== vitnt bench --matmul-peak --batch 1 --iters 1"
+"$VITNT" bench --matmul-peak --batch 1 --iters 1
+echo "== vitnt bench --batch 1 32 (offline)"
+"$VITNT" bench --batch 1 32
+
+echo "== serve (wrk, ${DUR}s per point): mode connections req/s p50_ms p99_ms errors"
+for max_batch in 32 1; do
+  "$VITNT" serve --port 0 --no-detector --max-batch "$max_batch" --queue 1024 \
+    > /tmp/serve_load.$$.out 2> /tmp/serve_load.$$.err &
+  pid=$!
+  for _ in $(seq 600); do grep -q '^listening on' /tmp/serve_load.$$.out && break; sleep 0.1; done
+  url=$(sed -n 's/^listening on //p' /tmp/serve_load.$$.out)
+  [ -n "$url" ] || { cat /tmp/serve_load.$$.err; kill "$pid"; exit 1; }
+  for c in 1 8 64; do
+    t=$((c < 2 ? 1 : 2))
+    r=$(wrk -t "$t" -c "$c" -d "${DUR}s" --timeout 30s -s tools/bench/serve_load.lua "$url" \
+        -- "${IMAGES[@]}" | sed -n 's/^RESULT //p')
+    echo "max-batch=$max_batch c=$c $r"
+  done
+  kill -TERM "$pid"; wait "$pid" || true
+done
+rm -f /tmp/serve_load.$$.out /tmp/serve_load.$$.err
