@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces docs/benchmarks.md: LFW and LFW-degraded, every quality method, two
 # independent FR models for the comparisons.
+# Then tools/eval/peer_benchmarks.sh: CFP-FP, CFP-FF, EdgeFace-XXS, per-degradation.
 # Usage: tools/eval/benchmarks.sh [MODEL.safetensors] [CONTROL.safetensors]
 #   MODEL: the ViT to evaluate (default: the bundled models/vitnt-s16.safetensors)
 #   CONTROL: the same architecture at random initialisation (optional)
@@ -37,6 +38,12 @@ QUAL=(-q vitnt="$OUT/q_vitnt.csv" -q vitnt-uniform="$OUT/q_vitnt-uniform.csv"
       -q vitnt-attention-all="$OUT/q_vitnt-attention-all.csv" -q vitnt-all-blocks="$OUT/q_vitnt-all-blocks.csv"
       -q vitnt-early-half="$OUT/q_vitnt-early-half.csv" -q vitnt-late-half="$OUT/q_vitnt-late-half.csv"
       -q embedding-norm="$OUT/q_embedding-norm.csv" -q ser-fiq="$OUT/q_ser-fiq.csv")
+# the trained peers (models/peers/*.json), scored once per image like the rest
+for peer in lightqnet:lightqnet fqa:modelscope_fqa; do
+  [ -f "$OUT/q_${peer%%:*}.csv" ] || $V score --method external --quality-model "models/peers/${peer#*:}.json" \
+    -o "$OUT/q_${peer%%:*}.csv" "@$OUT/all.txt"
+  QUAL+=(-q "${peer%%:*}=$OUT/q_${peer%%:*}.csv")
+done
 if [ -n "$CONTROL" ]; then
   score vitnt-random-init "$CONTROL"
   QUAL+=(-q vitnt-random-init="$OUT/q_vitnt-random-init.csv")
@@ -58,3 +65,5 @@ run_eval lfw_degraded_frfeature runs/lfw_degraded/pairs.csv "" "${TEACHER[@]}"
 # the ViT's own verification accuracy on LFW (its embeddings as the comparison model)
 $V eval --pairs "$SHARED/data/lfw112/pairs.txt" --images-root "$SHARED/data/lfw112/images" \
   --fr vit --model "$MODEL" --no-report -o "$OUT/lfw_vit_fr" | sed -n 1p
+# CFP-FP / CFP-FF, the trained peers, EdgeFace-XXS, per-degradation (reuses the files above)
+bash tools/eval/peer_benchmarks.sh "$MODEL" "${CONTROL:-runs/vitnt-s16-init.safetensors}"
