@@ -65,26 +65,28 @@ static size_t read_lines(const char* path, char** lines, size_t max) {
 
 /* One CSV row per face as `vitnt score` writes it (path, quality, scalar; with --detect:
    face, box, det_score): the scalar is compared with the CLI's too. */
-static void write_rows(FILE* out, const char* path, const vitnt_result* r, int detected) {
-  for (size_t i = 0; i < vitnt_result_count(r); ++i) {
-    fprintf(out, "%s,%.9g,", path, vitnt_face_quality(r, i));
-    if (vitnt_face_scalar(r, i) >= 0) fprintf(out, "%d", vitnt_face_scalar(r, i));
-    if (detected) {
-      float box[4];
-      CHECK(vitnt_face_box(r, i, box) == VITNT_OK, "box");
-      fprintf(out, ",%zu,%.9g,%.9g,%.9g,%.9g,%.9g", i, box[0], box[1], box[2], box[3],
-              vitnt_face_det_score(r, i));
-    }
-    size_t n = 0;
-    int grid = 0;
-    const float* e = vitnt_face_embedding(r, i, &n);
-    for (size_t k = 0; k < n; ++k) fprintf(out, ",%.9g", e[k]);
-    const float* q = vitnt_face_patch_map(r, i, &grid);
-    for (int k = 0; k < grid * grid; ++k) fprintf(out, ",%.9g", q[k]);
-    fprintf(out, "\n");
-    const int s = vitnt_face_scalar(r, i);
-    CHECK(s >= -1 && s <= 100, "scalar %d out of range", s);
+static void write_row(FILE* out, const char* path, const vitnt_result* r, size_t i, int detected) {
+  fprintf(out, "%s,%.9g,", path, vitnt_face_quality(r, i));
+  if (vitnt_face_scalar(r, i) >= 0) fprintf(out, "%d", vitnt_face_scalar(r, i));
+  if (detected) {
+    float box[4];
+    CHECK(vitnt_face_box(r, i, box) == VITNT_OK, "box");
+    fprintf(out, ",%zu,%.9g,%.9g,%.9g,%.9g,%.9g", i, box[0], box[1], box[2], box[3],
+            vitnt_face_det_score(r, i));
   }
+  size_t n = 0;
+  int grid = 0;
+  const float* e = vitnt_face_embedding(r, i, &n);
+  for (size_t k = 0; k < n; ++k) fprintf(out, ",%.9g", e[k]);
+  const float* q = vitnt_face_patch_map(r, i, &grid);
+  for (int k = 0; k < grid * grid; ++k) fprintf(out, ",%.9g", q[k]);
+  fprintf(out, "\n");
+  const int s = vitnt_face_scalar(r, i);
+  CHECK(s >= -1 && s <= 100, "scalar %d out of range", s);
+}
+
+static void write_rows(FILE* out, const char* path, const vitnt_result* r, int detected) {
+  for (size_t i = 0; i < vitnt_result_count(r); ++i) write_row(out, path, r, i, detected);
 }
 
 static FILE* open_out(const char* dir, const char* name) {
@@ -232,15 +234,7 @@ int main(int argc, char** argv) {
     CHECK(one && vitnt_face_quality(one, 0) == vitnt_face_quality(r, i),
           "crop %zu alone scores otherwise than in the batch", i);
     vitnt_result_free(one);
-    fprintf(out, "%s,%.9g,", crops[i], vitnt_face_quality(r, i));
-    if (vitnt_face_scalar(r, i) >= 0) fprintf(out, "%d", vitnt_face_scalar(r, i));
-    size_t ne = 0;
-    int grid = 0;
-    const float* e = vitnt_face_embedding(r, i, &ne);
-    for (size_t k = 0; k < ne; ++k) fprintf(out, ",%.9g", e[k]);
-    const float* q = vitnt_face_patch_map(r, i, &grid);
-    for (int k = 0; k < grid * grid; ++k) fprintf(out, ",%.9g", q[k]);
-    fprintf(out, "\n");
+    write_row(out, crops[i], r, i, 0);
   }
   fclose(out);
   vitnt_result_free(r);
