@@ -23,16 +23,6 @@ struct BestArgs {
   std::vector<std::string> streams, inputs;
 };
 
-std::string plot_script() {
-  if (const char* env = std::getenv("VITNT_PLOT_SCRIPT")) return env;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const fs::path& p :
-       {exe / "../tools/video/plot_tracks.py", exe / "../share/vitnt/plot_tracks.py"})
-    if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
-  return "";
-}
-
 int run_best(BestArgs& a) {
   if (a.inputs.empty() && a.streams.empty()) throw Error("no INPUTS and no --stream given");
   BestShotOptions& o = a.o;
@@ -61,7 +51,7 @@ int run_best(BestArgs& a) {
   out.save_frames = o.keep_frames;
   out.crop_size = model.config().img_size;
   if (!a.no_plot) {
-    out.plot_script = plot_script();
+    out.plot_script = find_tool_script("tools/video/plot_tracks.py", "VITNT_PLOT_SCRIPT");
     if (out.plot_script.empty())
       std::fprintf(stderr,
                    "warning: tools/video/plot_tracks.py not found (set "

@@ -27,14 +27,6 @@ struct CalibrateArgs {
   size_t min_bin = 50;
 };
 
-std::string tool_script(const std::string& rel) {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (const fs::path& p : {exe / ".." / rel, exe / "../share/vitnt" / fs::path(rel).filename()})
-    if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
-  throw Error(rel + " not found next to the executable");
-}
-
 // Q (and, when asked, the FR embedding) of every image with the model's settings.
 void score_images(const Model& model, const std::vector<std::string>& paths, bool embedding,
                   std::map<std::string, double>& quality,
@@ -63,12 +55,6 @@ void score_images(const Model& model, const std::vector<std::string>& paths, boo
   }
 }
 
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size(); ++i) ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i];
-  return ab / std::sqrt(std::max(aa * bb, 1e-30));
-}
-
 int run_calibrate(const CalibrateArgs& a) {
   if (a.unlabelled.empty() == a.pairs.empty())
     throw Error("give either --unlabelled DIR (synthetic mates) or --pairs FILE");
@@ -80,9 +66,12 @@ int run_calibrate(const CalibrateArgs& a) {
   std::string data, fr = a.fr_name;
   if (!a.unlabelled.empty()) {
     const std::string work = a.work.empty() ? a.output + ".mates" : a.work;
-    const std::string cmd = "/usr/bin/python3 '" + tool_script("tools/eval/synthetic_mates.py") +
-                            "' '" + a.unlabelled + "' '" + work + "' --limit " +
-                            std::to_string(a.limit) + " --seed " + std::to_string(a.seed);
+    const std::string script = find_tool_script("tools/eval/synthetic_mates.py");
+    if (script.empty())
+      throw Error("tools/eval/synthetic_mates.py not found next to the executable");
+    const std::string cmd = "/usr/bin/python3 '" + script + "' '" + a.unlabelled + "' '" + work +
+                            "' --limit " + std::to_string(a.limit) + " --seed " +
+                            std::to_string(a.seed);
     if (std::system(cmd.c_str()) != 0) throw Error("making synthetic mates failed: " + cmd);
     pairs = eval::read_pairs((fs::path(work) / "pairs.csv").string(), "");
     std::vector<std::string> images;
@@ -91,7 +80,7 @@ int run_calibrate(const CalibrateArgs& a) {
         if (!quality.count(*s)) quality[*s] = 0, images.push_back(*s);
     std::fprintf(stderr, "scoring %zu images (Q + own embedding)...\n", images.size());
     score_images(model, images, true, quality, emb);
-    for (eval::Pair& p : pairs) p.score = cosine(emb[p.a], emb[p.b]);
+    for (eval::Pair& p : pairs) p.score = eval::cosine(emb[p.a], emb[p.b]);
     if (fr.empty())
       fr = "own embedding of " + (c.name.empty() ? model.path() : c.name) + ", cosine";
     data = "synthetic mates (tools/eval/synthetic_mates.py, seed " + std::to_string(a.seed) +

@@ -54,6 +54,10 @@ using io::csv_field;       // src/io/partial_output.h
 std::string fmt(float v);  // shortest exact float text
 Model load_model(const ModelArgs& a);
 std::string default_model_path();
+// A helper script of the project (e.g. "tools/eval/report.py"): $ENV_VAR if set, else
+// next to the executable in the source tree (build/../tools/...) or the installed tree
+// (share/vitnt/NAME); "" when not found.
+std::string find_tool_script(const std::string& repo_path, const char* env_var = nullptr);
 nlohmann::json cpu_features();
 
 // SIGINT / SIGTERM for long commands: the first one asks them to stop after the current

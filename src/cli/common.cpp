@@ -29,6 +29,16 @@ std::string default_model_path() {
               "set VITNT_MODEL or pass --model");
 }
 
+std::string find_tool_script(const std::string& repo_path, const char* env_var) {
+  if (const char* env = env_var ? std::getenv(env_var) : nullptr) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (const fs::path& p :
+       {exe / ".." / repo_path, exe / "../share/vitnt" / fs::path(repo_path).filename()})
+    if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
+  return "";
+}
+
 Model load_model(const ModelArgs& a) {
   std::optional<ModelConfig> config;
   if (!a.config_path.empty() && !a.arch.empty())

@@ -47,12 +47,6 @@ struct EvalArgs {
 
 const std::string& key(const std::string& p) { return eval::image_key(p); }
 
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size(); ++i) ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i];
-  return ab / std::sqrt(std::max(aa * bb, 1e-30));
-}
-
 struct Method {
   std::string name, cost, source;         // source: quality file (for the report), if any
   std::string quality_model;              // external networks: the description JSON
@@ -90,16 +84,6 @@ std::string write_quality_csv(const std::string& dir, const Method& m,
   f.write(text);
   f.commit();
   return f.path();
-}
-
-std::string report_script() {
-  if (const char* env = std::getenv("VITNT_REPORT_SCRIPT")) return env;
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  for (const fs::path& p : {exe.parent_path() / "../tools/eval/report.py",
-                            exe.parent_path() / "../share/vitnt/report.py"})
-    if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
-  return "";
 }
 
 // What a quality threshold does at the NIST operating points: discard the 5 % / 20 %
@@ -223,7 +207,7 @@ int run_eval(const EvalArgs& a) {
     }
     for (auto& p : pairs)
       if (!p.score && ok[index[key(p.a)]] && ok[index[key(p.b)]])
-        p.score = cosine(emb[index[key(p.a)]], emb[index[key(p.b)]]);
+        p.score = eval::cosine(emb[index[key(p.a)]], emb[index[key(p.b)]]);
     // keep the scores: a later run can take this file with --pairs and skip the FR model
     io::AtomicFile sf((fs::path(a.output_dir) / "scores.csv").string());
     sf.write("a,b,genuine,score,fold\n");
@@ -410,7 +394,7 @@ int run_eval(const EvalArgs& a) {
     }
   }
   if (!a.no_report) {
-    const std::string script = report_script();
+    const std::string script = find_tool_script("tools/eval/report.py", "VITNT_REPORT_SCRIPT");
     if (script.empty()) throw Error("tools/eval/report.py not found (set VITNT_REPORT_SCRIPT)");
     std::string cmd =
         "/usr/bin/python3 '" + script + "' '" + summary_path + "'" + (a.log_fnmr ? " --log" : "");

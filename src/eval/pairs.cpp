@@ -1,6 +1,7 @@
 #include "eval/pairs.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -158,6 +159,12 @@ std::vector<Pair> read_pairs(const std::string& path, const std::string& root) {
     pairs.push_back(std::move(p));
   }
   return pairs;
+}
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i];
+  return ab / std::sqrt(std::max(aa * bb, 1e-30));
 }
 
 }  // namespace vitnt::eval

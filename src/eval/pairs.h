@@ -26,4 +26,7 @@ std::vector<std::string> split_csv(const std::string& line);
 
 std::vector<Pair> read_pairs(const std::string& path, const std::string& images_root);
 
+// The comparison score of two embeddings: their cosine similarity.
+double cosine(const std::vector<float>& a, const std::vector<float>& b);
+
 }  // namespace vitnt::eval
