@@ -138,15 +138,19 @@ def degrade(bgr, rng, kind=None, severity=None):
     raise ValueError(kind)
 
 
-def augment(bgr, donor, rng):
-    img = fill_bands(bgr, donor, rng)
-    ang, sc = rng.uniform(-7, 7), rng.uniform(0.93, 1.07)
+def warp_and_flip(img, rng, max_deg, max_scale):
+    """A small random rotation (+-max_deg), scale (1 +- max_scale) and shift (+-3 px),
+    then a mirror in half of the cases."""
+    ang, sc = rng.uniform(-max_deg, max_deg), rng.uniform(1 - max_scale, 1 + max_scale)
     M = cv2.getRotationMatrix2D((56, 56), ang, sc)
     M[:, 2] += rng.uniform(-3, 3, 2)
     img = cv2.warpAffine(img, M, (112, 112), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REFLECT101)
-    if rng.random() < 0.5:
-        img = img[:, ::-1].copy()
+    return img[:, ::-1].copy() if rng.random() < 0.5 else img
+
+
+def augment(bgr, donor, rng):
+    img = warp_and_flip(fill_bands(bgr, donor, rng), rng, 7, 0.07)
     f = img.astype(np.float32)
     f = (f - f.mean()) * rng.uniform(0.75, 1.25) + f.mean() * rng.uniform(0.75, 1.2)
     gray = f.mean(axis=2, keepdims=True)

@@ -26,17 +26,11 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "distill"))
-from distill import DEGRADATIONS, degrade  # noqa: E402
+from distill import DEGRADATIONS, degrade, warp_and_flip  # noqa: E402
 
 
 def mild_change(img, rng):
-    ang, sc = rng.uniform(-6, 6), rng.uniform(0.95, 1.05)
-    M = cv2.getRotationMatrix2D((56, 56), ang, sc)
-    M[:, 2] += rng.uniform(-3, 3, 2)
-    out = cv2.warpAffine(img, M, (112, 112), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REFLECT101)
-    if rng.random() < 0.5:
-        out = out[:, ::-1]
+    out = warp_and_flip(img, rng, 6, 0.05)
     f = out.astype(np.float32)
     f = (f - f.mean()) * rng.uniform(0.85, 1.15) + f.mean() * rng.uniform(0.85, 1.15)
     return np.clip(f, 0, 255).astype(np.uint8)
