@@ -15,6 +15,8 @@
 #include <opencv2/core.hpp>
 
 #include "io/image_io.h"
+#include "vitnt/face.h"
+#include "vitnt/video.h"
 #include "vitnt/vitnt.h"
 
 namespace py = pybind11;
@@ -241,6 +243,132 @@ Scores score(const Model& model, const py::object& images, const py::object& blo
   return to_python(model, std::move(raw), opts);
 }
 
+FaceDetector load_detector(const py::object& path, float score_threshold, int max_side) {
+  py::object fspath = py::module_::import("os").attr("fspath");
+  std::string p;
+  if (!path.is_none()) {
+    p = fspath(path).cast<std::string>();
+  } else if (const char* env = std::getenv("VITNT_DETECTOR")) {
+    p = env;
+  } else {
+    throw py::value_error(
+        "no detector given: pass the YuNet ONNX file (yunet_s_640_640.onnx) or set VITNT_DETECTOR");
+  }
+  DetectorOptions o;
+  o.score_threshold = score_threshold;
+  o.max_side = max_side;
+  py::gil_scoped_release release;
+  return FaceDetector::load(p, o);
+}
+
+// One row of `vitnt best`'s best.csv (timeline: tracks.csv) as a dict; kept faces get
+// their aligned crop in `channel_order`.
+py::dict best_row(const std::string& source, const TrackedFace& f, int crop_size,
+                  ChannelOrder order) {
+  py::dict d;
+  d["source"] = source;
+  d["track"] = f.track;
+  d["rank"] = f.rank;
+  d["frame"] = f.frame;
+  d["time_s"] = f.time_s;
+  d["quality"] = f.score.quality;
+  d["scalar"] = f.score.scalar >= 0 ? py::object(py::int_(f.score.scalar)) : py::none();
+  d["box_x"] = f.face.x;
+  d["box_y"] = f.face.y;
+  d["box_w"] = f.face.width;
+  d["box_h"] = f.face.height;
+  d["det_score"] = f.face.score;
+  if (f.crop.empty()) {
+    d["crop"] = py::none();
+  } else {
+    py::array_t<uint8_t> a({crop_size, crop_size, 3});
+    uint8_t* out = a.mutable_data();
+    for (size_t i = 0; i + 2 < f.crop.size(); i += 3) {
+      const bool swap = order == ChannelOrder::RGB;
+      out[i] = f.crop[swap ? i + 2 : i];
+      out[i + 1] = f.crop[i + 1];
+      out[i + 2] = f.crop[swap ? i : i + 2];
+    }
+    d["crop"] = a;
+  }
+  return d;
+}
+
+py::list best_frames(const py::object& source, const Model& model, const py::object& detector,
+                     int top, double min_gap_s, int stride, const std::string& faces, int max_faces,
+                     double fps, const py::object& blocks, std::optional<float> scaling,
+                     std::optional<std::string> aggregation, int batch_size, bool timeline,
+                     const std::string& channel_order, const std::string& errors) {
+  BestShotOptions o;
+  o.top = top;
+  o.min_gap_s = min_gap_s;
+  o.stride = stride;
+  o.faces = parse_face_choice(faces);
+  o.max_faces = max_faces;
+  o.fps = fps;
+  o.batch = batch_size;
+  parse_blocks(blocks, o.score);
+  o.score.scaling = scaling;
+  if (aggregation) o.score.aggregation = parse_aggregation(*aggregation);
+  const ChannelOrder order = parse_channel_order(channel_order);
+  if (errors != "raise" && errors != "warn")
+    throw py::value_error("errors must be 'raise' or 'warn', got '" + errors + "'");
+
+  // A path (video file, frame folder, @list.txt) or a list of frame paths (a burst).
+  py::object fspath = py::module_::import("os").attr("fspath");
+  Source src;
+  if (is_path_like(source)) {
+    src = video_source(fspath(source).cast<std::string>());
+  } else if (py::isinstance<py::sequence>(source)) {
+    src.kind = Source::Kind::Frames;
+    src.name = "burst";
+    for (const py::handle& h : source) {
+      if (!is_path_like(h))
+        throw py::type_error("source: every item of the list must be a path (str or os.PathLike)");
+      src.frames.push_back(fspath(h).cast<std::string>());
+    }
+    if (src.frames.empty()) throw py::value_error("source: the list of frames is empty");
+  } else {
+    throw py::type_error(
+        "source must be a path (video, frame folder, @list.txt) or a list of "
+        "frame paths");
+  }
+
+  // An owned detector when given as a path (or VITNT_DETECTOR).
+  std::optional<FaceDetector> owned;
+  const FaceDetector* det = nullptr;
+  if (!detector.is_none() && py::isinstance<FaceDetector>(detector)) {
+    det = detector.cast<const FaceDetector*>();
+  } else {
+    owned = load_detector(detector, DetectorOptions{}.score_threshold, DetectorOptions{}.max_side);
+    det = &*owned;
+  }
+  SourceResult r;
+  {
+    py::gil_scoped_release release;
+    r = find_best_shots(src, model, *det, o);
+  }
+  if (!r.error.empty()) {
+    if (errors == "raise") throw Error(r.source + ": " + r.error);
+    py::module_::import("warnings")
+        .attr("warn")(
+            r.source + ": " + r.error + " (the faces of the frames read before are returned)",
+            py::module_::import("builtins").attr("RuntimeWarning"));
+  }
+  // Kept faces best first per track (as best.csv); timeline: every face in frame order.
+  std::vector<const TrackedFace*> rows;
+  for (const TrackedFace& f : r.faces)
+    if (timeline || f.rank > 0) rows.push_back(&f);
+  if (!timeline)
+    std::stable_sort(rows.begin(), rows.end(), [](const TrackedFace* a, const TrackedFace* b) {
+      return a->track != b->track ? a->track < b->track : a->rank < b->rank;
+    });
+  py::list out;
+  for (const TrackedFace* f : rows)
+    out.append(best_row(r.source, *f, model.config().img_size, order));
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_vitnt, m) {
@@ -333,6 +461,50 @@ batch_size:    paths only: images decoded and scored per step
 
 Results do not depend on batch_size or threads. The GIL is released while decoding and
 scoring, so several Python threads may score at once.)");
+
+  py::class_<FaceDetector>(m, "FaceDetector",
+                           R"(A YuNet face detector (5 landmarks), as `vitnt align`,
+`vitnt best` and `vitnt score --detect` use it.
+
+FaceDetector(path=None, score_threshold=0.5, max_side=640)
+
+path:            the YuNet ONNX file (yunet_s_640_640.onnx); default: $VITNT_DETECTOR
+score_threshold: faces scoring below are not reported
+max_side:        larger frames are scaled down to this longer side for detection)")
+      .def(py::init(&load_detector), py::arg("path") = py::none(),
+           py::arg("score_threshold") = DetectorOptions{}.score_threshold,
+           py::arg("max_side") = DetectorOptions{}.max_side)
+      .def_property_readonly("path", &FaceDetector::path, "the ONNX file");
+
+  m.def("best_frames", &best_frames, py::arg("source"), py::arg("model"),
+        py::arg("detector") = py::none(), py::kw_only(), py::arg("top") = 1,
+        py::arg("min_gap_s") = 0.0, py::arg("stride") = 1, py::arg("faces") = "all",
+        py::arg("max_faces") = 0, py::arg("fps") = 30.0, py::arg("blocks") = py::none(),
+        py::arg("scaling") = py::none(), py::arg("aggregation") = py::none(),
+        py::arg("batch_size") = 32, py::arg("timeline") = false, py::arg("channel_order") = "RGB",
+        py::arg("errors") = "raise",
+        R"(The best faces of each person in a video, burst or frame folder, as `vitnt best`.
+
+source:      a video file, a folder of frames, '@list.txt', or a list of frame paths
+model:       a vitnt.Model
+detector:    a vitnt.FaceDetector, or the YuNet ONNX path (default: $VITNT_DETECTOR)
+top:         faces kept per track (K)
+min_gap_s:   kept faces of a track at least this many seconds apart
+stride:      detect and score every N-th frame
+faces:       'all' | 'central' | 'largest': which faces of a frame are tracked
+max_faces:   per frame, the most confident faces only (0: all)
+fps:         frame rate of frame folders and lists (time = index / fps)
+blocks, scaling, aggregation: as Model.score
+batch_size:  crops per scoring batch, gathered across frames
+timeline:    every scored face (tracks.csv) instead of the kept ones (best.csv)
+channel_order: of the returned crops, 'RGB' (default) or 'BGR'
+errors:      'raise' (vitnt.Error when the source cannot be opened or breaks off) or 'warn'
+             (a RuntimeWarning, and the faces of the frames read before)
+
+Returns a list of dicts with best.csv's columns (source, track, rank, frame, time_s,
+quality, scalar (None when uncalibrated), box_x, box_y, box_w, box_h, det_score) and
+`crop`: the aligned face, uint8 (S, S, 3), for kept faces (rank >= 1), else None. Kept
+faces are ordered by track, then rank; with timeline, all faces in frame order.)");
 
   m.def(
       "builtin_arch", [](const std::string& name) { return config_to_python(builtin_arch(name)); },

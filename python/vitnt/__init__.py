@@ -8,12 +8,15 @@ The C++ core of the `vitnt` command, for Python:
     s = model.score(["a.jpg", "b.jpg"], embedding=True)
     s.quality, s.embedding             # numpy float32 (N,), (N, E)
 
+Best shots of videos and bursts: `vitnt.best_frames(video, model, detector, top=3)`.
+
 Scoring many files on a Dask cluster: `vitnt.dask.score_files` or
 `python3 -m vitnt.dask --help`.
 """
 
-from ._vitnt import Error, Model, Scores, builtin_arch, builtin_arch_names, expand_inputs, region_names
+from ._vitnt import (Error, FaceDetector, Model, Scores, best_frames, builtin_arch,
+                     builtin_arch_names, expand_inputs, region_names)
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Model", "Scores", "builtin_arch", "builtin_arch_names", "expand_inputs",
-           "region_names"]
+__all__ = ["Error", "FaceDetector", "Model", "Scores", "best_frames", "builtin_arch",
+           "builtin_arch_names", "expand_inputs", "region_names"]

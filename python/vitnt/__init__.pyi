@@ -60,6 +60,34 @@ class Model:
         batch_size: int = 32,
     ) -> Scores: ...
 
+class FaceDetector:
+    """A YuNet face detector (5 landmarks)."""
+
+    def __init__(
+        self, path: Optional[StrPath] = None, score_threshold: float = 0.5, max_side: int = 640
+    ) -> None: ...
+    @property
+    def path(self) -> str: ...
+
+def best_frames(
+    source: Union[StrPath, Sequence[StrPath]],
+    model: Model,
+    detector: Union[FaceDetector, StrPath, None] = None,
+    *,
+    top: int = 1,
+    min_gap_s: float = 0.0,
+    stride: int = 1,
+    faces: Literal["all", "central", "largest"] = "all",
+    max_faces: int = 0,
+    fps: float = 30.0,
+    blocks: Union[tuple[int, int], str, None] = None,
+    scaling: Optional[float] = None,
+    aggregation: Optional[Literal["attention-last", "attention-all", "uniform"]] = None,
+    batch_size: int = 32,
+    timeline: bool = False,
+    channel_order: Literal["RGB", "BGR"] = "RGB",
+    errors: Literal["raise", "warn"] = "raise",
+) -> list[dict]: ...
 def builtin_arch(name: str) -> dict: ...
 def builtin_arch_names() -> list[str]: ...
 def region_names() -> list[str]: ...

@@ -1,11 +1,11 @@
 // What `vitnt best` writes into OUT_DIR (every file atomically):
-//   best.csv              the kept faces:
-//   source,track,rank,frame,time_s,quality,scalar,box,det_score,crop tracks.csv            every
-//   scored face (the timeline), with its rank (0: not kept) summary.json          per source:
-//   frames, faces, tracks, error, seconds per stage <stem>/track<k>_rank<r>.png   the kept crops
-//   (and _frame.png with save_frames) <stem>/quality.png    quality over time per track
-//   (tools/video/plot_tracks.py) index.html            the kept crops per track and the plots
-//   (relative links)
+// - best.csv: the kept faces (source,track,rank,frame,time_s,quality,scalar,box,det_score,
+//   crop);
+// - tracks.csv: every scored face (the timeline), with its rank (0: not kept);
+// - summary.json: per source, frames, faces, tracks, error, seconds per stage;
+// - <stem>/track<k>_rank<r>.png: the kept crops (and _frame.png with save_frames);
+// - <stem>/quality.png: quality over time per track (tools/video/plot_tracks.py);
+// - index.html: the kept crops per track and the plots (relative links).
 #pragma once
 
 #include <nlohmann/json.hpp>

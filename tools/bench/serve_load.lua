@@ -1,7 +1,11 @@
 -- wrk script for tools/bench/serve_load.sh: POST /v1/quality with JPEG bodies, cycling
 -- through the files given after `--`; prints one RESULT line (req/s, p50 ms, p99 ms, errors).
+-- SOAK_BAD_EVERY=N (environment): every N-th body is a truncated JPEG (the per-image error
+-- path: answered 200 with that image's error).
 local bodies = {}
 local n = 0
+local sent = 0
+local bad_every = tonumber(os.getenv("SOAK_BAD_EVERY") or "0")
 
 function init(args)
   for _, path in ipairs(args) do
@@ -13,7 +17,10 @@ end
 
 function request()
   n = n % #bodies + 1
-  return wrk.format("POST", "/v1/quality", {["Content-Type"] = "image/jpeg"}, bodies[n])
+  sent = sent + 1
+  local body = bodies[n]
+  if bad_every > 0 and sent % bad_every == 0 then body = body:sub(1, math.floor(#body / 3)) end
+  return wrk.format("POST", "/v1/quality", {["Content-Type"] = "image/jpeg"}, body)
 end
 
 function done(summary, latency, requests)

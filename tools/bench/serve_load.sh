@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load test of `vitnt serve` with wrk (Debian package): POST /v1/quality with aligned LFW
-# crops at 1, 8 and 64 connections, with dynamic batching (--max-batch 32) and without
-# (--max-batch 1), next to `vitnt bench --batch 1 32` (offline throughput) in the same run.
+# crops at 1, 8 and 64 connections, with dynamic batching (--max-batch 32, waiting up to
+# --max-wait-ms 5 for a batch to fill, and not waiting) and without (--max-batch 1), next
+# to `vitnt bench --batch 1 32` (offline throughput) in the same run.
 # Usage: tools/bench/serve_load.sh [SECONDS_PER_POINT]   (from the repository root, after
 # building build/vitnt; VITNT_SHARED: the shared data folder, default ../shared)
 set -euo pipefail
@@ -21,8 +22,10 @@ echo "== vitnt bench --batch 1 32 (offline)"
 "$VITNT" bench --batch 1 32
 
 echo "== serve (wrk, ${DUR}s per point): mode connections req/s p50_ms p99_ms errors"
-for max_batch in 32 1; do
-  "$VITNT" serve --port 0 --no-detector --max-batch "$max_batch" --queue 1024 \
+for mode in 32:5 32:0 1:0; do
+  max_batch=${mode%:*} wait_ms=${mode#*:}
+  "$VITNT" serve --port 0 --no-detector --max-batch "$max_batch" --max-wait-ms "$wait_ms" \
+    --queue 1024 \
     > /tmp/serve_load.$$.out 2> /tmp/serve_load.$$.err &
   pid=$!
   for _ in $(seq 600); do grep -q '^listening on' /tmp/serve_load.$$.out && break; sleep 0.1; done
@@ -32,7 +35,7 @@ for max_batch in 32 1; do
     t=$((c < 2 ? 1 : 2))
     r=$(wrk -t "$t" -c "$c" -d "${DUR}s" --timeout 30s -s tools/bench/serve_load.lua "$url" \
         -- "${IMAGES[@]}" | sed -n 's/^RESULT //p')
-    echo "max-batch=$max_batch c=$c $r"
+    echo "max-batch=$max_batch max-wait-ms=$wait_ms c=$c $r"
   done
   kill -TERM "$pid"; wait "$pid" || true
 done
