@@ -67,7 +67,8 @@ struct TrackedFace {
 
 // Seconds spent per stage for one source.
 struct StageTimes {
-  double decode = 0;  // reading and decoding frames (skipped frames too)
+  double decode = 0;  // reading and decoding frames (skipped frames too), on a thread of its own
+                      // that runs ahead of the others: overlaps them
   double detect = 0;  // YuNet
   double track = 0;   // matching and aligning
   double score = 0;   // Model::score

@@ -454,6 +454,9 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
   svr.set_payload_max_length(o.max_body_mb * 1024 * 1024);
   svr.set_read_timeout(o.timeout_s);
   svr.set_write_timeout(o.timeout_s);
+  // Without it, Nagle's algorithm holds the response's second segment until the client's
+  // delayed ACK (~40 ms on Linux): measured 47 ms per request at 1 client vs ~2 ms scoring.
+  svr.set_tcp_nodelay(true);
 
   auto authorized = [&o](const httplib::Request& req) {
     if (o.keys.empty()) return true;

@@ -14,11 +14,11 @@ namespace vitnt::serve {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (printed in the "listening on" line)
-  int http_threads = 32;
+  int port = 8080;        // 0: any free port (printed in the "listening on" line)
+  int http_threads = 64;  // one per open connection: more connections wait for a free thread
   size_t max_batch = 32;
-  int max_wait_ms = 5;
-  size_t queue = 256;  // crops waiting for the engine; more: 503
+  int max_wait_ms = 0;  // 0: take what is queued when the engine is free (docs/serving.md)
+  size_t queue = 256;   // crops waiting for the engine; more: 503
   size_t max_body_mb = 16;
   int timeout_s = 30;                      // socket read/write and per-request scoring timeout
   std::vector<std::string> keys;           // accepted API keys; empty: no authentication
