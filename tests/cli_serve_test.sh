@@ -2,7 +2,7 @@
 # `vitnt serve` end to end: real servers on ephemeral loopback ports, a stdlib Python client
 # (tests/serve_client.py) checking results against `vitnt score` on the same bytes, every
 # response against docs/openapi.yaml, the bad-request corpus, API keys, 16 parallel
-# clients and SIGTERM.
+# clients and SIGTERM; /v1/best against `vitnt best` on the same burst.
 # Usage: cli_serve_test.sh VITNT PYTHON SOURCE_DIR WORK_DIR
 set -euo pipefail
 VITNT=$1 PY=$2 SRC=$3 WORK=$4
@@ -24,4 +24,18 @@ find "$RAW" -name '*.jpg' | sort | sed -n 1,2p > "$WORK/photos.txt"
 "$VITNT" score --detect --detector-model "$DET" --format jsonl -o "$WORK/ref_det.jsonl" \
   "@$WORK/photos.txt" 2> "$WORK/score_det.err" ||
   { cat "$WORK/score_det.err"; echo "FAIL: vitnt score --detect"; exit 1; }
+# a 12-frame burst of two people (JPEG files) and what `vitnt best` keeps of it
+"$PY" "$SRC/tools/video/make_clips.py" pair "$WORK/pair.mkv" "$RAW" --frames 12
+"$PY" - "$WORK/pair.mkv" "$WORK/burst" <<'PY'
+import os, sys
+import cv2
+cap, out = cv2.VideoCapture(sys.argv[1]), sys.argv[2]
+os.makedirs(out)
+for i in range(12):
+    ok, frame = cap.read()
+    assert ok, "cannot read the clip back"
+    cv2.imwrite(os.path.join(out, f"{i:03d}.jpg"), frame)
+PY
+"$VITNT" best --detector-model "$DET" --no-plot --top 2 --fps 10 -o "$WORK/best_ref" \
+  "$WORK/burst" 2> "$WORK/best.err" || { cat "$WORK/best.err"; echo "FAIL: vitnt best"; exit 1; }
 exec "$PY" "$SRC/tests/serve_client.py" "$VITNT" "$SRC" "$WORK" "$DET"

@@ -190,6 +190,35 @@ for p in photos:
             fail("detect: 5 landmarks expected")
 print("ok: detect=1 equals vitnt score --detect")
 
+# 4b. /v1/best: a burst as multipart (fields in frame order) = `vitnt best` on the files
+burst_dir = os.path.join(WORK, "burst")
+burst = [open(os.path.join(burst_dir, f), "rb").read() for f in sorted(os.listdir(burst_dir))]
+mp, ctype = multipart(burst)
+st, body, _ = srv.request("POST", "/v1/best?top=2&fps=10", mp, {"Content-Type": ctype})
+if st != 200 or body["frames"] != 12 or body["error"] is not None:
+    fail(f"best: {st} {str(body)[:300]}")
+want = list(csv.DictReader(open(os.path.join(WORK, "best_ref", "best.csv"))))
+got = [(t["track"], b) for t in body["tracks"] for b in t["best"]]
+if len(got) != len(want) or len(body["tracks"]) != 2:
+    fail(f"best: {len(got)} kept faces in {len(body['tracks'])} tracks, vitnt best {len(want)}")
+for (track, b), w in zip(got, want):
+    if (track, b["rank"], b["frame"]) != (int(w["track"]), int(w["rank"]), int(w["frame"])):
+        fail(f"best: track/rank/frame {track, b['rank'], b['frame']} != {w}")
+    if f32(b["quality"]) != f32(w["quality"]) or abs(b["box"][0] - float(w["box_x"])) > 0.006:
+        fail(f"best: quality/box {b['quality']} {b['box']} != {w['quality']} {w['box_x']}")
+if any(t["faces"] != 12 for t in body["tracks"]):
+    fail(f"best: faces per track {[t['faces'] for t in body['tracks']]}, expected 12 each")
+# a broken frame is reported, the others tracked; bad parameters are 400
+mp, ctype = multipart(burst[:5] + [b"not an image"] + burst[6:])
+st, body, _ = srv.request("POST", "/v1/best", mp, {"Content-Type": ctype})
+if st != 200 or body["error"]["code"] != "bad_frames" or "frame 5" not in body["error"]["message"]:
+    fail(f"best with a broken frame: {st} {str(body)[:300]}")
+if sum(t["faces"] for t in body["tracks"]) != 22:
+    fail("best with a broken frame: the 11 good frames' faces not all tracked")
+for q in ("top=0", "top=1.5", "fps=-1", "stride=x", "faces=some", "min_gap_s="):
+    expect_error(srv.request("POST", "/v1/best?" + q, mp, {"Content-Type": ctype}), 400, "bad_query")
+print("ok: /v1/best equals vitnt best on the same frames")
+
 # 5. per-image errors next to scored images
 mp, ctype = multipart([data[crops[6]], b"not an image at all", data[photos[0]]])
 st, body, _ = srv.request("POST", "/v1/quality", mp, {"Content-Type": ctype})

@@ -39,11 +39,14 @@ struct BestShotOptions {
 
 // Where frames come from.
 struct Source {
-  enum class Kind { Video, Stream, Frames };
+  enum class Kind { Video, Stream, Frames, Encoded };
   Kind kind = Kind::Video;
   std::string name;                 // as given on the command line
   std::string path;                 // Video, Stream: the file or URL
   std::vector<std::string> frames;  // Frames: image files in order
+  // Encoded: each frame's encoded image (the bytes of a JPEG/PNG/... file), in order: a
+  // burst received over HTTP. Undecodable frames are reported as "frame N: ...".
+  std::vector<std::vector<uint8_t>> encoded;
 };
 // A path as a source: a folder (image files, recursive, sorted by name) or "@list.txt"
 // is a burst of frames; anything else a video file (whatever OpenCV's FFmpeg backend reads).

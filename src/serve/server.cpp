@@ -9,15 +9,18 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <type_traits>
 
 #include "face/align.h"
 #include "io/image_io.h"
 #include "serve/batcher.h"
+#include "vitnt/video.h"
 
 namespace vitnt::serve {
 
@@ -183,8 +186,8 @@ struct Metrics {
         std::to_string(faces) + "\n";
     histogram(out, "vitnt_batch_size", "Crops per Model::score call.", batch_bounds, batch_counts,
               batch_sum, batches);
-    histogram(out, "vitnt_request_duration_seconds", "POST /v1/quality latency.", latency_bounds,
-              latency_counts, latency_sum, latencies);
+    histogram(out, "vitnt_request_duration_seconds", "Latency of POST /v1/quality and /v1/best.",
+              latency_bounds, latency_counts, latency_sum, latencies);
     out +=
         "# HELP vitnt_queue_depth Crops waiting for the engine.\n"
         "# TYPE vitnt_queue_depth gauge\nvitnt_queue_depth " +
@@ -227,6 +230,15 @@ bool flag_param(const httplib::Request& req, const char* name, bool& out) {
   return true;
 }
 
+// faces=central|largest|all (absent: `faces` unchanged).
+void faces_param(const httplib::Request& req, FaceChoice& faces) {
+  if (!req.has_param("faces")) return;
+  const std::string v = req.get_param_value("faces");
+  if (v != "central" && v != "largest" && v != "all")
+    throw RequestError{400, "bad_query", "faces must be central, largest or all"};
+  faces = parse_face_choice(v);
+}
+
 Query parse_query(const httplib::Request& req, FaceChoice default_faces) {
   Query q;
   q.faces = default_faces;
@@ -237,13 +249,24 @@ Query parse_query(const httplib::Request& req, FaceChoice default_faces) {
   for (const auto& [name, value] : flags)
     if (!flag_param(req, name, *value))
       throw RequestError{400, "bad_query", std::string(name) + " must be 0 or 1"};
-  if (req.has_param("faces")) {
-    const std::string v = req.get_param_value("faces");
-    if (v != "central" && v != "largest" && v != "all")
-      throw RequestError{400, "bad_query", "faces must be central, largest or all"};
-    q.faces = parse_face_choice(v);
-  }
+  faces_param(req, q.faces);
   return q;
+}
+
+// A numeric query parameter in [lo, hi] (absent: `value` unchanged).
+template <typename T>
+void number_param(const httplib::Request& req, const char* name, T lo, T hi, T& value) {
+  if (!req.has_param(name)) return;
+  const std::string v = req.get_param_value(name);
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !(d >= lo && d <= hi) ||
+      (std::is_integral_v<T> && d != static_cast<double>(static_cast<T>(d))))
+    throw RequestError{400, "bad_query",
+                       std::string(name) + " must be " +
+                           (std::is_integral_v<T> ? "an integer" : "a number") + " from " +
+                           std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'"};
+  value = static_cast<T>(d);
 }
 
 std::string media_type(const httplib::Request& req) {
@@ -408,7 +431,7 @@ class Service {
       out_images.push_back({{"faces", std::move(faces)}, {"error", std::move(e)}});
     }
     return {{"images", std::move(out_images)},
-            {"model", {{"name", model_.config().name}, {"path", model_.path()}}},
+            {"model", model_json()},
             {"timing_ms",
              {{"decode", decode_ms},
               {"queue", queue_ms},
@@ -416,7 +439,68 @@ class Service {
               {"total", ms_since(t0)}}}};
   }
 
+  // POST /v1/best: the frames of one burst (in order), tracked; per track the best faces.
+  // Runs find_best_shots on the request thread: its faces are batched across its frames,
+  // not with other requests' crops.
+  json best(const httplib::Request& req, size_t& n_images, size_t& n_faces) {
+    const Clock::time_point t0 = Clock::now();
+    if (!detector_)
+      throw RequestError{400, "no_detector", "/v1/best needs a detector loaded at startup"};
+    BestShotOptions o;
+    number_param(req, "top", 1, 100, o.top);
+    number_param(req, "min_gap_s", 0.0, 1e6, o.min_gap_s);
+    number_param(req, "fps", 0.001, 1000.0, o.fps);
+    number_param(req, "stride", 1, 1000, o.stride);
+    number_param(req, "max_faces", 0, 1000, o.max_faces);
+    faces_param(req, o.faces);
+    Source src;
+    src.kind = Source::Kind::Encoded;
+    src.name = "request";
+    for (const ImageJob& im : read_images(req))
+      src.encoded.emplace_back(im.data, im.data + im.size);
+    n_images = src.encoded.size();
+    const SourceResult r = find_best_shots(src, model_, *detector_, o);
+    n_faces = r.faces.size();
+    std::map<int, json> tracks;  // by track id: faces seen, the kept ones by rank
+    for (const TrackedFace& f : r.faces) {
+      json& t = tracks[f.track];
+      if (t.is_null()) t = {{"track", f.track}, {"faces", 0}, {"best", json::array()}};
+      t["faces"] = t["faces"].get<int>() + 1;
+      if (f.rank == 0) continue;
+      json lm = json::array();
+      for (const Point& p : f.face.landmarks) lm.push_back({p.x, p.y});
+      json b = {{"rank", f.rank},
+                {"frame", f.frame},
+                {"time_s", f.time_s},
+                {"quality", f.score.quality},
+                {"scalar", f.score.scalar >= 0 ? json(f.score.scalar) : json()},
+                {"box", {f.face.x, f.face.y, f.face.width, f.face.height}},
+                {"landmarks", lm},
+                {"det_score", f.face.score}};
+      t["best"].push_back(std::move(b));
+    }
+    json out_tracks = json::array();
+    for (auto& [id, t] : tracks) {
+      std::sort(t["best"].begin(), t["best"].end(),
+                [](const json& a, const json& b) { return a["rank"] < b["rank"]; });
+      out_tracks.push_back(std::move(t));
+    }
+    return {
+        {"frames", r.frames_read},
+        {"tracks", std::move(out_tracks)},
+        {"error", r.error.empty() ? json() : json{{"code", "bad_frames"}, {"message", r.error}}},
+        {"model", model_json()},
+        {"timing_ms",
+         {{"decode", r.times.decode * 1000},
+          {"detect", r.times.detect * 1000},
+          {"track", r.times.track * 1000},
+          {"score", r.times.score * 1000},
+          {"total", ms_since(t0)}}}};
+  }
+
  private:
+  json model_json() const { return {{"name", model_.config().name}, {"path", model_.path()}}; }
+
   const Model& model_;
   const FaceDetector* detector_;
   const ServerOptions& o_;
@@ -506,19 +590,25 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
   svr.Get("/metrics", [&service](const httplib::Request&, httplib::Response& res) {
     res.set_content(service.metrics().text(service.depth()), "text/plain; version=0.0.4");
   });
-  svr.Post("/v1/quality", [&service](const httplib::Request& req, httplib::Response& res) {
-    const Clock::time_point t0 = Clock::now();
-    size_t n_images = 0, n_faces = 0;
-    try {
-      send_json(res, 200, service.quality(req, n_images, n_faces));
-    } catch (const RequestError& e) {
-      if (e.status == 503) res.set_header("Retry-After", "1");
-      send_json(res, e.status, error_body(e.code, e.message));
-    } catch (const std::exception& e) {
-      send_json(res, 500, error_body("internal", e.what()));
-    }
-    service.metrics().scored(ms_since(t0) / 1000, n_images, n_faces);
-  });
+  // The scoring endpoints: request errors as JSON, metrics for every answer.
+  using Endpoint = json (Service::*)(const httplib::Request&, size_t&, size_t&);
+  auto scoring = [&service](Endpoint endpoint) {
+    return [&service, endpoint](const httplib::Request& req, httplib::Response& res) {
+      const Clock::time_point t0 = Clock::now();
+      size_t n_images = 0, n_faces = 0;
+      try {
+        send_json(res, 200, (service.*endpoint)(req, n_images, n_faces));
+      } catch (const RequestError& e) {
+        if (e.status == 503) res.set_header("Retry-After", "1");
+        send_json(res, e.status, error_body(e.code, e.message));
+      } catch (const std::exception& e) {
+        send_json(res, 500, error_body("internal", e.what()));
+      }
+      service.metrics().scored(ms_since(t0) / 1000, n_images, n_faces);
+    };
+  };
+  svr.Post("/v1/quality", scoring(&Service::quality));
+  svr.Post("/v1/best", scoring(&Service::best));
 
   int port = o.port;
   if (port == 0) {

@@ -8,9 +8,11 @@ namespace vitnt::video {
 
 FrameReader::FrameReader(const Source& source, double burst_fps)
     : source_(source), fps_(burst_fps) {
-  if (source_.kind == Source::Kind::Frames) {
-    expected_ = static_cast<int>(source_.frames.size());
-    if (source_.frames.empty()) error_ = "no image files found";
+  if (source_.kind == Source::Kind::Frames || source_.kind == Source::Kind::Encoded) {
+    expected_ = static_cast<int>(source_.kind == Source::Kind::Frames ? source_.frames.size()
+                                                                      : source_.encoded.size());
+    if (expected_ == 0)
+      error_ = source_.kind == Source::Kind::Frames ? "no image files found" : "no frames";
     return;
   }
   // FFmpeg only: without it OpenCV would also try GStreamer and print its own failures.
@@ -30,16 +32,22 @@ FrameReader::FrameReader(const Source& source, double burst_fps)
 
 bool FrameReader::next(bool decode, cv::Mat& bgr, int& index, double& time_s) {
   bgr.release();
-  if (source_.kind == Source::Kind::Frames) {
-    if (index_ + 1 >= static_cast<int>(source_.frames.size())) return false;
+  const bool files = source_.kind == Source::Kind::Frames;
+  if (files || source_.kind == Source::Kind::Encoded) {
+    if (index_ + 1 >= expected_) return false;
     index = ++index_;
     time_s = index / fps_;
     if (!decode) return true;
     std::string err;
-    bgr = io::decode_image(source_.frames[index], err);
+    if (files) {
+      bgr = io::decode_image(source_.frames[index], err);
+    } else {
+      const std::vector<uint8_t>& bytes = source_.encoded[index];
+      bgr = io::decode_image(bytes.data(), bytes.size(), err);
+    }
     if (bgr.empty()) {  // reported, the burst goes on
       if (!error_.empty()) error_ += "; ";
-      error_ += source_.frames[index] + ": " + err;
+      error_ += (files ? source_.frames[index] : "frame " + std::to_string(index)) + ": " + err;
     }
     return true;
   }
