@@ -15,6 +15,7 @@
 #include <opencv2/core.hpp>
 
 #include "io/image_io.h"
+#include "video/best_shot.h"
 #include "vitnt/face.h"
 #include "vitnt/video.h"
 #include "vitnt/vitnt.h"
@@ -357,12 +358,10 @@ py::list best_frames(const py::object& source, const Model& model, const py::obj
   }
   // Kept faces best first per track (as best.csv); timeline: every face in frame order.
   std::vector<const TrackedFace*> rows;
-  for (const TrackedFace& f : r.faces)
-    if (timeline || f.rank > 0) rows.push_back(&f);
-  if (!timeline)
-    std::stable_sort(rows.begin(), rows.end(), [](const TrackedFace* a, const TrackedFace* b) {
-      return a->track != b->track ? a->track < b->track : a->rank < b->rank;
-    });
+  if (timeline)
+    for (const TrackedFace& f : r.faces) rows.push_back(&f);
+  else
+    rows = video::kept_faces(r.faces);
   py::list out;
   for (const TrackedFace* f : rows)
     out.append(best_row(r.source, *f, model.config().img_size, order));

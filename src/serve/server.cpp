@@ -20,6 +20,7 @@
 #include "face/align.h"
 #include "io/image_io.h"
 #include "serve/batcher.h"
+#include "video/best_shot.h"
 #include "vitnt/video.h"
 
 namespace vitnt::serve {
@@ -323,6 +324,19 @@ std::vector<ImageJob> read_images(const httplib::Request& req) {
   return images;
 }
 
+// The fields of a scored face in both endpoints' answers.
+void add_score(json& out, const FaceScore& s) {
+  out["quality"] = s.quality;
+  out["scalar"] = s.scalar >= 0 ? json(s.scalar) : json();
+}
+void add_detection(json& out, const Face& d) {
+  out["box"] = {d.x, d.y, d.width, d.height};
+  json lm = json::array();
+  for (const Point& p : d.landmarks) lm.push_back({p.x, p.y});
+  out["landmarks"] = lm;
+  out["det_score"] = d.score;
+}
+
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -405,16 +419,9 @@ class Service {
         const Scored s = futures[k].get();
         queue_ms = std::max(queue_ms, s.queue_ms);
         score_ms = std::max(score_ms, s.score_ms);
-        json f = {{"quality", s.score.quality}};
-        f["scalar"] = s.score.scalar >= 0 ? json(s.score.scalar) : json();
-        if (q.detect) {
-          const Face& d = im.faces[i].face;
-          f["box"] = {d.x, d.y, d.width, d.height};
-          json lm = json::array();
-          for (const Point& p : d.landmarks) lm.push_back({p.x, p.y});
-          f["landmarks"] = lm;
-          f["det_score"] = d.score;
-        }
+        json f = json::object();
+        add_score(f, s.score);
+        if (q.detect) add_detection(f, im.faces[i].face);
         if (q.embedding) f["embedding"] = s.score.embedding;
         if (q.patch_map) f["patch_quality"] = s.score.patch_quality;
         if (q.regions) {
@@ -461,30 +468,20 @@ class Service {
     n_images = src.encoded.size();
     const SourceResult r = find_best_shots(src, model_, *detector_, o);
     n_faces = r.faces.size();
-    std::map<int, json> tracks;  // by track id: faces seen, the kept ones by rank
+    std::map<int, json> tracks;  // by track id: faces seen, then the kept ones by rank
     for (const TrackedFace& f : r.faces) {
       json& t = tracks[f.track];
       if (t.is_null()) t = {{"track", f.track}, {"faces", 0}, {"best", json::array()}};
       t["faces"] = t["faces"].get<int>() + 1;
-      if (f.rank == 0) continue;
-      json lm = json::array();
-      for (const Point& p : f.face.landmarks) lm.push_back({p.x, p.y});
-      json b = {{"rank", f.rank},
-                {"frame", f.frame},
-                {"time_s", f.time_s},
-                {"quality", f.score.quality},
-                {"scalar", f.score.scalar >= 0 ? json(f.score.scalar) : json()},
-                {"box", {f.face.x, f.face.y, f.face.width, f.face.height}},
-                {"landmarks", lm},
-                {"det_score", f.face.score}};
-      t["best"].push_back(std::move(b));
+    }
+    for (const TrackedFace* f : video::kept_faces(r.faces)) {
+      json b = {{"rank", f->rank}, {"frame", f->frame}, {"time_s", f->time_s}};
+      add_score(b, f->score);
+      add_detection(b, f->face);
+      tracks[f->track]["best"].push_back(std::move(b));
     }
     json out_tracks = json::array();
-    for (auto& [id, t] : tracks) {
-      std::sort(t["best"].begin(), t["best"].end(),
-                [](const json& a, const json& b) { return a["rank"] < b["rank"]; });
-      out_tracks.push_back(std::move(t));
-    }
+    for (auto& [id, t] : tracks) out_tracks.push_back(std::move(t));
     return {
         {"frames", r.frames_read},
         {"tracks", std::move(out_tracks)},

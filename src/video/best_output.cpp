@@ -126,16 +126,10 @@ void BestShotWriter::add(const SourceResult& r) {
   const fs::path dir = fs::path(o_.dir) / d.stem;
   fs::create_directories(dir);
   const std::string src = io::csv_field(r.source);
-  std::vector<const TrackedFace*> kept;
-  for (const TrackedFace& f : r.faces) {
+  for (const TrackedFace& f : r.faces)
     track_rows_ += src + "," + std::to_string(f.track) + "," + face_fields(f) + "," +
                    std::to_string(f.rank) + "\n";
-    if (f.rank > 0) kept.push_back(&f);
-  }
-  std::sort(kept.begin(), kept.end(), [](const TrackedFace* a, const TrackedFace* b) {
-    return a->track != b->track ? a->track < b->track : a->rank < b->rank;
-  });
-  for (const TrackedFace* f : kept) {
+  for (const TrackedFace* f : kept_faces(r.faces)) {
     const std::string name = crop_name(*f);
     if (!f->crop.empty()) write_png(dir / name, f->crop.data(), o_.crop_size, o_.crop_size);
     if (o_.save_frames && !f->frame_bgr.empty())

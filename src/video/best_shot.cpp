@@ -6,6 +6,16 @@
 
 namespace vitnt::video {
 
+std::vector<const TrackedFace*> kept_faces(const std::vector<TrackedFace>& faces) {
+  std::vector<const TrackedFace*> kept;
+  for (const TrackedFace& f : faces)
+    if (f.rank > 0) kept.push_back(&f);
+  std::sort(kept.begin(), kept.end(), [](const TrackedFace* a, const TrackedFace* b) {
+    return a->track != b->track ? a->track < b->track : a->rank < b->rank;
+  });
+  return kept;
+}
+
 std::vector<size_t> select_best(const std::vector<Candidate>& candidates, int top,
                                 double min_gap_s) {
   std::vector<size_t> order(candidates.size());

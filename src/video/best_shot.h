@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "vitnt/video.h"
 #include "vitnt/vitnt.h"
 
 namespace vitnt::video {
@@ -16,6 +17,10 @@ inline float ranking_key(const FaceScore& s) { return s.quality; }
 inline std::string scalar_text(const FaceScore& s) {
   return s.scalar >= 0 ? std::to_string(s.scalar) : std::string();
 }
+
+// The kept faces of a source (rank >= 1), ordered by track, then rank: the order of
+// best.csv, of vitnt.best_frames and of /v1/best.
+std::vector<const TrackedFace*> kept_faces(const std::vector<TrackedFace>& faces);
 
 struct Candidate {
   double time_s;
