@@ -358,6 +358,25 @@ class Service {
             [this](size_t n) { metrics_.batch(n); }) {}
 
   void stop() { batcher_.stop(); }
+
+  // The first batch packs the weights. It goes through the batcher so that the engine thread
+  // is the only thread that ever runs the model: every thread that scores gets its own
+  // OpenMP team, and once libgomp manages more threads than there are cores it stops
+  // spinning between parallel regions (a futex sleep per region): a warm-up on the main
+  // thread made every later batch of 1 on the engine thread 3x slower (measured: 6.7 ms
+  // instead of 2.3 ms, 2 cores).
+  void warm_up() {
+    const int n = model_.config().img_size;
+    std::vector<cv::Mat> grey{cv::Mat(n, n, CV_8UC3, cv::Scalar::all(128))};
+    std::vector<std::future<Scored>> done;
+    if (!batcher_.push(std::move(grey), ScoreOptions{}, done))
+      throw Error("serve: warm-up refused");
+    for (auto& f : done) f.get();
+    if (detector_) {
+      std::vector<uint8_t> px(static_cast<size_t>(n) * n * 3, 128);
+      detector_->detect({px.data(), n, n, 0, ChannelOrder::BGR});
+    }
+  }
   Metrics& metrics() { return metrics_; }
   size_t depth() const { return batcher_.depth(); }
 
@@ -521,14 +540,9 @@ extern "C" void on_serve_stop_signal(int sig) {
 }  // namespace
 
 int run_server(const Model& model, const FaceDetector* detector, const ServerOptions& o) {
-  // Warm-up: the first Model::score packs the weights; /v1/health is ready only after it.
-  {
-    const int n = model.config().img_size;
-    std::vector<uint8_t> grey(static_cast<size_t>(n) * n * 3, 128);
-    model.score({{grey.data(), n, n, 0, ChannelOrder::BGR}});
-    if (detector) detector->detect({grey.data(), n, n, 0, ChannelOrder::BGR});
-  }
   Service service(model, detector, o);
+  // Warm-up: the first Model::score packs the weights; /v1/health is ready only after it.
+  service.warm_up();
   httplib::Server svr;
   const int threads = o.http_threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
