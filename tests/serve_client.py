@@ -142,6 +142,12 @@ if st != 200 or body != {"status": "ready"}:
 st, body, _ = srv.request("GET", "/v1/model")
 if st != 200 or "description" not in body:
     fail(f"model: {st} {body}")
+# The warm-up batch went through the engine thread (the only thread that runs the model: a
+# second OpenMP team on a small machine makes libgomp stop spinning, every batch 3x slower).
+st, text, _ = srv.request("GET", "/metrics")
+if "\nvitnt_batch_size_count 1\n" not in text:
+    fail("before any request /metrics should count one batch (the warm-up on the engine "
+         "thread): " + " ".join(l for l in text.splitlines() if "batch_size_count" in l))
 
 # 1. one JPEG body
 body = score_one(srv, crops[0])
