@@ -2,7 +2,7 @@
 
 Usage: serve_client.py VITNT SOURCE_DIR WORK_DIR DETECTOR
 """
-import atexit, base64, csv, http.client, json, os, signal, socket, struct, subprocess, sys, threading
+import atexit, base64, csv, http.client, json, os, re, signal, socket, struct, subprocess, sys, threading
 import time, zlib
 
 import jsonschema
@@ -200,7 +200,17 @@ print("ok: detect=1 equals vitnt score --detect")
 burst_dir = os.path.join(WORK, "burst")
 burst = [open(os.path.join(burst_dir, f), "rb").read() for f in sorted(os.listdir(burst_dir))]
 mp, ctype = multipart(burst)
+
+
+def batches():
+    text = srv.request("GET", "/metrics")[1]
+    return int(float(re.search(r"\nvitnt_batch_size_count (\S+)\n", text).group(1)))
+
+
+batches_before = batches()
 st, body, _ = srv.request("POST", "/v1/best?top=2&fps=10", mp, {"Content-Type": ctype})
+if batches() <= batches_before:
+    fail("/v1/best: its crops were not scored by the engine thread (no batch in /metrics)")
 if st != 200 or body["frames"] != 12 or body["error"] is not None:
     fail(f"best: {st} {str(body)[:300]}")
 want = list(csv.DictReader(open(os.path.join(WORK, "best_ref", "best.csv"))))

@@ -367,11 +367,7 @@ class Service {
   // instead of 2.3 ms, 2 cores).
   void warm_up() {
     const int n = model_.config().img_size;
-    std::vector<cv::Mat> grey{cv::Mat(n, n, CV_8UC3, cv::Scalar::all(128))};
-    std::vector<std::future<Scored>> done;
-    if (!batcher_.push(std::move(grey), ScoreOptions{}, done))
-      throw Error("serve: warm-up refused");
-    for (auto& f : done) f.get();
+    score_crops({cv::Mat(n, n, CV_8UC3, cv::Scalar::all(128))}, ScoreOptions{});
     if (detector_) {
       std::vector<uint8_t> px(static_cast<size_t>(n) * n * 3, 128);
       detector_->detect({px.data(), n, n, 0, ChannelOrder::BGR});
@@ -379,6 +375,22 @@ class Service {
   }
   Metrics& metrics() { return metrics_; }
   size_t depth() const { return batcher_.depth(); }
+
+  // Scores crops on the engine thread (batched with other requests' crops), in order.
+  std::vector<Scored> score_crops(std::vector<cv::Mat> crops, const ScoreOptions& so) {
+    std::vector<Scored> out;
+    if (crops.empty()) return out;
+    std::vector<std::future<Scored>> futures;
+    if (!batcher_.push(std::move(crops), so, futures))
+      throw RequestError{503, "queue_full", "the scoring queue is full; retry shortly"};
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(o_.timeout_s);
+    for (std::future<Scored>& f : futures) {
+      if (f.wait_until(deadline) != std::future_status::ready)
+        throw RequestError{503, "timeout", "scoring took longer than --timeout-s"};
+      out.push_back(f.get());
+    }
+    return out;
+  }
 
   // POST /v1/quality
   json quality(const httplib::Request& req, size_t& n_images, size_t& n_faces) {
@@ -423,19 +435,14 @@ class Service {
     so.regions = q.regions;
     std::vector<cv::Mat> crops;
     for (const ImageJob& im : images) crops.insert(crops.end(), im.crops.begin(), im.crops.end());
-    std::vector<std::future<Scored>> futures;
-    if (!crops.empty() && !batcher_.push(crops, so, futures))
-      throw RequestError{503, "queue_full", "the scoring queue is full; retry shortly"};
-    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(o_.timeout_s);
+    const std::vector<Scored> scored = score_crops(std::move(crops), so);
     double queue_ms = 0, score_ms = 0;
     size_t k = 0;
     json out_images = json::array();
     for (ImageJob& im : images) {
       json faces = json::array();
       for (size_t i = 0; i < im.crops.size(); ++i, ++k) {
-        if (futures[k].wait_until(deadline) != std::future_status::ready)
-          throw RequestError{503, "timeout", "scoring took longer than --timeout-s"};
-        const Scored s = futures[k].get();
+        const Scored& s = scored[k];
         queue_ms = std::max(queue_ms, s.queue_ms);
         score_ms = std::max(score_ms, s.score_ms);
         json f = json::object();
@@ -466,8 +473,8 @@ class Service {
   }
 
   // POST /v1/best: the frames of one burst (in order), tracked; per track the best faces.
-  // Runs find_best_shots on the request thread: its faces are batched across its frames,
-  // not with other requests' crops.
+  // Runs find_best_shots on the request thread (decoding, detection, tracking); its crops,
+  // batched across its frames, are scored by the engine thread like those of /v1/quality.
   json best(const httplib::Request& req, size_t& n_images, size_t& n_faces) {
     const Clock::time_point t0 = Clock::now();
     if (!detector_)
@@ -479,6 +486,17 @@ class Service {
     number_param(req, "stride", 1, 1000, o.stride);
     number_param(req, "max_faces", 0, 1000, o.max_faces);
     faces_param(req, o.faces);
+    o.scorer = [this](const std::vector<ImageView>& views, const ScoreOptions& so) {
+      // copies: after a timeout the request returns while its crops may still be queued
+      std::vector<cv::Mat> crops;
+      for (const ImageView& v : views)
+        crops.push_back(cv::Mat(v.height, v.width, CV_8UC3, const_cast<uint8_t*>(v.data),
+                                v.stride ? v.stride : static_cast<size_t>(cv::Mat::AUTO_STEP))
+                            .clone());
+      std::vector<FaceScore> scores;
+      for (Scored& c : score_crops(std::move(crops), so)) scores.push_back(std::move(c.score));
+      return scores;
+    };
     Source src;
     src.kind = Source::Kind::Encoded;
     src.name = "request";

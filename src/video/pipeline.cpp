@@ -64,7 +64,7 @@ struct Run {
       const cv::Mat& m = crops[i];
       views.push_back({m.data, m.cols, m.rows, m.step[0], ChannelOrder::BGR});
     }
-    std::vector<FaceScore> s = model.score(views, o.score);
+    std::vector<FaceScore> s = o.scorer ? o.scorer(views, o.score) : model.score(views, o.score);
     for (size_t k = 0; k < pending.size(); ++k) r.faces[pending[k]].score = std::move(s[k]);
     pending.clear();
     r.times.score += since(t);
