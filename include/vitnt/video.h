@@ -36,7 +36,7 @@ struct BestShotOptions {
   bool keep_frames = false;  // also return the full frame of each kept face (re-reads files)
   TrackerOptions tracker;
   ScoreOptions score;
-  // Scores a batch of aligned crops instead of Model::score, with the same results: the HTTP
+  // Scores a batch of aligned BGR crops instead of Model::score, with the same results: the HTTP
   // service hands them to its engine thread, so that one thread runs the model. Empty:
   // Model::score on the calling thread.
   std::function<std::vector<FaceScore>(const std::vector<ImageView>&, const ScoreOptions&)> scorer;

@@ -173,7 +173,8 @@ class Model {
   const std::string& path() const;
 
   // Images must be img_size x img_size. Results do not depend on the batch size or
-  // the thread count. Thread-safe for concurrent calls.
+  // the thread count. Thread-safe for concurrent calls, but each calling thread gets its own
+  // OpenMP team: score from one thread, or keep the teams' threads within the cores.
   std::vector<FaceScore> score(const std::vector<ImageView>& images,
                                const ScoreOptions& options = {}) const;
 
