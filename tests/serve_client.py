@@ -350,6 +350,28 @@ for needle in ['vitnt_requests_total{code="200"}', "vitnt_batch_size_bucket", "v
         fail(f"/metrics lacks {needle}")
 print("ok: 16 parallel clients, /metrics")
 
+# 7b. connections: a client keeps its keep-alive connection (cpp-httplib's default closed it
+# after 5 requests, so every client reconnected every 5 requests), and the listen backlog
+# is the system's limit, not cpp-httplib's 5 (64 clients connecting at once overflowed it:
+# each dropped handshake cost its client a 1-7 s SYN-ACK retransmission)
+conn = http.client.HTTPConnection(srv.host, srv.port, timeout=60 * SLOW)
+for k in range(12):
+    conn.request("POST", "/v1/quality", body=open(crops[k % len(crops)], "rb").read(),
+                 headers={"Content-Type": "image/jpeg"})
+    r = conn.getresponse()
+    r.read()
+    if r.status != 200 or r.getheader("Connection", "").lower() == "close" or r.will_close:
+        fail(f"keep-alive: request {k + 1} on one connection answered {r.status}, "
+             f"Connection: {r.getheader('Connection')}")
+conn.close()
+ss = subprocess.run(["ss", "-ltnH", f"sport = :{srv.port}"], capture_output=True, text=True)
+if ss.returncode != 0 or not ss.stdout.split():
+    fail(f"ss (iproute2) could not list the listening socket: {ss.stderr}")
+backlog = int(ss.stdout.split()[2])  # Send-Q of a listening socket: its backlog
+if backlog < 128:
+    fail(f"listen backlog {backlog}: 64 simultaneous clients would overflow it")
+print(f"ok: 12 requests on one keep-alive connection, listen backlog {backlog}")
+
 # 8. SIGTERM: the request in flight is answered, then the server exits 0
 mp, ctype = multipart([data[p] for p in crops[:16]])
 inflight = {}

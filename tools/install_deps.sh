@@ -16,6 +16,7 @@ packages=(
   libopencv-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev
+  iproute2  # ss: the serve test reads the listen backlog
   pybind11-dev python3-dev
   # Python side: reference, tools, distillation, bindings' tests
   python3-torch python3-opencv python3-numpy python3-scipy python3-matplotlib

@@ -24,10 +24,10 @@ int run_serve(ServeArgs& a) {
     throw Error("--host " + o.host +
                 " is not a loopback address: give --api-key-file too (docs/serving.md)");
   if (o.max_batch < 1 || o.queue < 1 || o.max_body_mb < 1 || o.timeout_s < 1 || o.max_wait_ms < 0 ||
-      o.http_threads < 1 || o.port < 0 || o.port > 65535)
+      o.http_threads < 1 || o.keep_alive_requests < 1 || o.port < 0 || o.port > 65535)
     throw Error(
-        "--max-batch, --queue, --max-body-mb, --timeout-s and --http-threads must be "
-        "positive, --max-wait-ms >= 0, --port 0..65535");
+        "--max-batch, --queue, --max-body-mb, --timeout-s, --http-threads and "
+        "--keep-alive-requests must be positive, --max-wait-ms >= 0, --port 0..65535");
   // a client closing its socket early must not end the server
   signal(SIGPIPE, SIG_IGN);
   Model model = load_model(a.model);
@@ -41,13 +41,19 @@ int run_serve(ServeArgs& a) {
       std::fprintf(stderr, "vitnt serve: no face detector (%s): detect=1 is refused\n", e.what());
     }
   }
-  o.settings_json =
-      nlohmann::json{{"max_batch", o.max_batch},   {"max_wait_ms", o.max_wait_ms},
-                     {"queue", o.queue},           {"max_body_mb", o.max_body_mb},
-                     {"timeout_s", o.timeout_s},   {"precision", a.model.precision},
-                     {"threads", a.model.threads}, {"detector_threshold", a.detector.threshold},
-                     {"auth", !o.keys.empty()}}
-          .dump();
+  o.settings_json = nlohmann::json{
+      {"max_batch", o.max_batch},
+      {"max_wait_ms", o.max_wait_ms},
+      {"queue", o.queue},
+      {"max_body_mb", o.max_body_mb},
+      {"timeout_s", o.timeout_s},
+      {"precision", a.model.precision},
+      {"http_threads", o.http_threads},
+      {"keep_alive_requests", o.keep_alive_requests},
+      {"threads", a.model.threads},
+      {"detector_threshold", a.detector.threshold},
+      {"auth",
+       !o.keys.empty()}}.dump();
   return serve::run_server(model, detector ? &*detector : nullptr, o);
 }
 
@@ -77,6 +83,9 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_option("--timeout-s", s.server.timeout_s, "socket and scoring timeout")
       ->capture_default_str();
   cmd->add_option("--http-threads", s.server.http_threads, "HTTP worker threads")
+      ->capture_default_str();
+  cmd->add_option("--keep-alive-requests", s.server.keep_alive_requests,
+                  "requests on one connection before the server closes it")
       ->capture_default_str();
   return {cmd, [args] { return run_serve(*args); }};
 }

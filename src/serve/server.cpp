@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -567,6 +569,17 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
   svr.set_payload_max_length(o.max_body_mb * 1024 * 1024);
   svr.set_read_timeout(o.timeout_s);
   svr.set_write_timeout(o.timeout_s);
+  svr.set_keep_alive_max_count(static_cast<size_t>(o.keep_alive_requests));
+  // cpp-httplib listens with a backlog of 5 (compiled into Debian's library): 64 clients
+  // connecting at once overflowed it (TcpExtListenOverflows), and each dropped handshake
+  // cost its client a SYN-ACK retransmission, 1-7 s (the 5-6 s p99 spikes of
+  // docs/serving.md). The listening socket is remembered here and listen() called again
+  // with the system's limit after bind, which Linux takes as a new backlog.
+  int listen_fd = -1;
+  svr.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   // Without it, Nagle's algorithm holds the response's second segment until the client's
   // delayed ACK (~40 ms on Linux): measured 47 ms per request at 1 client vs ~2 ms scoring.
   svr.set_tcp_nodelay(true);
@@ -650,6 +663,9 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
     std::fprintf(stderr, "vitnt serve: error: cannot listen on %s:%d\n", o.host.c_str(), o.port);
     return 1;
   }
+  if (listen_fd < 0 || ::listen(listen_fd, SOMAXCONN) != 0)
+    std::fprintf(stderr, "vitnt serve: warning: cannot raise the listen backlog (%s)\n",
+                 std::strerror(errno));
   std::printf("listening on http://%s:%d\n", o.host.c_str(), port);
   std::fflush(stdout);
 

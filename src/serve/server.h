@@ -16,6 +16,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;        // 0: any free port (printed in the "listening on" line)
   int http_threads = 64;  // one per open connection: more connections wait for a free thread
+  // requests on one keep-alive connection before the server closes it (cpp-httplib's own
+  // default, 5, made every client reconnect every 5 requests: docs/serving.md)
+  int keep_alive_requests = 1000;
   size_t max_batch = 32;
   int max_wait_ms = 0;  // 0: take what is queued when the engine is free (docs/serving.md)
   size_t queue = 256;   // crops waiting for the engine; more: 503

@@ -4,10 +4,10 @@
 # --max-wait-ms 5 for a batch to fill, and not waiting: the default) and without
 # (--max-batch 1), next to `vitnt bench --batch 1 32` (offline throughput) in the same run;
 # per point the mean batch size (/metrics) and the CPU the load generator (wrk) took.
-# A shared 2-core VM drifts by 10-20 % from minute to minute, so the whole set (offline
-# bench, then every serve point) is run ROUNDS times one round after the other, and the
-# summary compares medians over the rounds: each serve point with the offline figures
-# measured in the same rounds.
+# A shared 2-core VM drifts by 10-20 % from minute to minute, so every serve point is
+# preceded by its own offline `vitnt bench --batch 1 32` (the server idle meanwhile), the
+# whole set runs ROUNDS times, and the summary gives per point the medians over the rounds
+# of req/s, latency and of the ratios to the offline figures measured just before it.
 # Usage: tools/bench/serve_load.sh [SECONDS_PER_POINT [MODEL [ARCH]]]   (from the repository
 # root, after building build/vitnt; VITNT_SHARED: the shared data folder, default ../shared;
 # MODEL: weights, default the bundled model; ARCH: a shipped description for them, e.g.
@@ -39,12 +39,9 @@ echo "== vitnt bench ${MODEL_ARGS[*]} --matmul-peak --batch 1 --iters 1"
 metric() { curl -s "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 # every measurement is one line of $tmp/all: round kind key value...
 for round in $(seq "$ROUNDS"); do
-  echo "== round $round: vitnt bench --batch 1 32 (offline)"
-  "$VITNT" bench "${MODEL_ARGS[@]}" --batch 1 32 | tee "$tmp/bench"
-  awk -v r="$round" '/^batch/ {sub(":", "", $2); print r, "offline", $2, $5}' "$tmp/bench" \
-    >> "$tmp/all"
   echo "== round $round: serve (wrk, ${DUR}s per point): mode clients req/s p50_ms p99_ms" \
-    "errors | mean batch | wrk CPU (cores; the load generator shares this machine)"
+    "errors | mean batch | wrk CPU (cores; the load generator shares this machine)" \
+    "| offline img/s at batch 1, 32 just before"
   for mode in $MODES; do
     max_batch=${mode%:*} wait_ms=${mode#*:}
     "$VITNT" serve "${MODEL_ARGS[@]}" --port 0 --no-detector --max-batch "$max_batch" \
@@ -55,6 +52,10 @@ for round in $(seq "$ROUNDS"); do
     [ -n "$url" ] || { cat "$tmp/err"; exit 1; }
     for c in $CLIENTS; do
       t=$((c < 2 ? 1 : 2))
+      "$VITNT" bench "${MODEL_ARGS[@]}" --batch 1 32 > "$tmp/bench"
+      off=$(awk '/^batch/ {printf "%s ", $5}' "$tmp/bench")
+      awk -v r="$round" '/^batch/ {sub(":", "", $2); print r, "offline", $2, $5}' "$tmp/bench" \
+        >> "$tmp/all"
       s0=$(metric "$url" vitnt_batch_size_sum) n0=$(metric "$url" vitnt_batch_size_count)
       r=$(/usr/bin/time -f "TIME %U %S" wrk -t "$t" -c "$c" -d "${DUR}s" --timeout 30s \
           -s tools/bench/serve_load.lua "$url" -- "${IMAGES[@]}" 2>&1)
@@ -63,17 +64,17 @@ for round in $(seq "$ROUNDS"); do
       batch=$(awk -v a="$s0" -v b="$s1" -v x="$n0" -v y="$n1" \
               'BEGIN {printf "%.1f", (y > x) ? (b - a) / (y - x) : 0}')
       res=$(echo "$r" | sed -n 's/^RESULT //p')
-      echo "max-batch=$max_batch max-wait-ms=$wait_ms c=$c $res | $batch | $cpu"
-      echo "$round serve $mode:$c $res $batch $cpu" >> "$tmp/all"
+      echo "max-batch=$max_batch max-wait-ms=$wait_ms c=$c $res | $batch | $cpu | $off"
+      echo "$round serve $mode:$c $res $batch $cpu $off" >> "$tmp/all"
     done
     kill -TERM "$pid"; wait "$pid" || true
     pid=
   done
 done
 
-# Medians over the rounds; serve req/s against the offline batch-32 median, serve p50
-# against the offline batch-1 median (ms per call).
-echo "== summary: medians over $ROUNDS rounds (offline figures from the same rounds)"
+# Medians over the rounds; serve req/s against the offline batch-32 figure and serve p50
+# against the offline batch-1 call (ms), each measured just before the point.
+echo "== summary: medians over $ROUNDS rounds (ratios to the offline bench run just before each point)"
 awk -v modes="$MODES" -v clients="$CLIENTS" '
   function median(list,   a, n, i, j, t) {
     n = split(list, a, " ")
@@ -83,11 +84,12 @@ awk -v modes="$MODES" -v clients="$CLIENTS" '
   }
   $2 == "offline" { off[$3] = off[$3] " " $4 }
   $2 == "serve" { rps[$3] = rps[$3] " " $4; p50[$3] = p50[$3] " " $5; p99[$3] = p99[$3] " " $6
-                  err[$3] += $7; bat[$3] = bat[$3] " " $8; range[$3] = range[$3] " " $4 }
+                  err[$3] += $7; bat[$3] = bat[$3] " " $8; range[$3] = range[$3] " " $4
+                  share[$3] = share[$3] " " 100 * $4 / $11; lat[$3] = lat[$3] " " $5 * $10 / 1000 }
   END {
     b1 = median(off[1]); b32 = median(off[32])
-    printf "offline batch 1: %.1f img/s (%.2f ms a call; rounds:%s)\n", b1, 1000 / b1, off[1]
-    printf "offline batch 32: %.1f img/s (rounds:%s)\n", b32, off[32]
+    printf "offline batch 1: median %.1f img/s (%.2f ms a call), all:%s\n", b1, 1000 / b1, off[1]
+    printf "offline batch 32: median %.1f img/s, all:%s\n", b32, off[32]
     printf "%-27s %7s %8s %8s %9s %6s %6s %9s %9s  %s\n", "mode", "clients", "req/s",
            "p50 ms", "p99 ms", "errors", "batch", "% off32", "p50/off1", "req/s by round"
     nm = split(modes, m, " "); nc = split(clients, cl, " ")
@@ -96,6 +98,6 @@ awk -v modes="$MODES" -v clients="$CLIENTS" '
       r = median(rps[k]); p = median(p50[k])
       printf "max-batch=%-2s max-wait-ms=%-4s %7s %8.1f %8.2f %9.2f %6d %6.1f %8.0f%% %9.2f %s\n",
              mb[1], mb[2], cl[j], r, p, median(p99[k]), err[k], median(bat[k]),
-             100 * r / b32, p / (1000 / b1), range[k]
+             median(share[k]), median(lat[k]), range[k]
     }
   }' "$tmp/all"
