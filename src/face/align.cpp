@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
 
+#include "io/image_io.h"
+
 namespace vitnt {
 
 namespace face {
@@ -83,8 +85,7 @@ std::array<double, 6> alignment_transform(const std::array<Point, 5>& landmarks,
 
 std::vector<uint8_t> align_face(const ImageView& image, const Face& face, int size) {
   if (!image.data || image.width < 1 || image.height < 1) throw Error("align_face: empty image");
-  const size_t stride = image.stride ? image.stride : static_cast<size_t>(image.width) * 3;
-  const cv::Mat src(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.data), stride);
+  const cv::Mat src = io::mat_view(image);
   const cv::Mat crop = face::align_face(src, face, size);
   return std::vector<uint8_t>(crop.data, crop.data + crop.total() * 3);
 }

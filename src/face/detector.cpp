@@ -7,6 +7,8 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "io/image_io.h"
+
 namespace vitnt {
 
 struct FaceDetector::Impl {
@@ -188,8 +190,7 @@ FaceDetector FaceDetector::load(const std::string& onnx_path, const DetectorOpti
 std::vector<Face> FaceDetector::detect(const ImageView& image) const {
   if (!image.data || image.width < 1 || image.height < 1)
     throw Error("face detection: empty image");
-  const size_t stride = image.stride ? image.stride : static_cast<size_t>(image.width) * 3;
-  cv::Mat m(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.data), stride);
+  cv::Mat m = io::mat_view(image);
   if (image.order == ChannelOrder::RGB) {
     cv::Mat bgr;
     cv::cvtColor(m, bgr, cv::COLOR_RGB2BGR);

@@ -334,4 +334,9 @@ cv::Mat aligned_crop(cv::Mat img, int size, bool resize, std::string& error) {
   return img;
 }
 
+cv::Mat mat_view(const ImageView& image) {
+  const size_t stride = image.stride ? image.stride : static_cast<size_t>(image.width) * 3;
+  return cv::Mat(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.data), stride);
+}
+
 }  // namespace vitnt::io

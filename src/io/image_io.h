@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "vitnt/vitnt.h"
+
 namespace vitnt::io {
 
 // Expands INPUTS: an image file stays itself; a folder gives its image files
@@ -58,5 +60,8 @@ cv::Mat decode_image(const uint8_t* data, size_t size, std::string& error,
 cv::Mat load_aligned_crop(const std::string& path, int size, bool resize, std::string& error);
 // The size check / resize of load_aligned_crop on a decoded image (empty stays empty).
 cv::Mat aligned_crop(cv::Mat image, int size, bool resize, std::string& error);
+
+// A cv::Mat over an 8-bit 3-channel ImageView's pixels, no copy (stride 0: packed rows).
+cv::Mat mat_view(const ImageView& image);
 
 }  // namespace vitnt::io

@@ -369,11 +369,9 @@ class Service {
   // instead of 2.3 ms, 2 cores).
   void warm_up() {
     const int n = model_.config().img_size;
-    score_crops({cv::Mat(n, n, CV_8UC3, cv::Scalar::all(128))}, ScoreOptions{});
-    if (detector_) {
-      std::vector<uint8_t> px(static_cast<size_t>(n) * n * 3, 128);
-      detector_->detect({px.data(), n, n, 0, ChannelOrder::BGR});
-    }
+    const cv::Mat grey(n, n, CV_8UC3, cv::Scalar::all(128));
+    score_crops({grey}, ScoreOptions{});  // waits for the batch: no copy needed
+    if (detector_) detector_->detect({grey.data, n, n, grey.step[0], ChannelOrder::BGR});
   }
   Metrics& metrics() { return metrics_; }
   size_t depth() const { return batcher_.depth(); }
@@ -491,10 +489,7 @@ class Service {
     o.scorer = [this](const std::vector<ImageView>& views, const ScoreOptions& so) {
       // copies: after a timeout the request returns while its crops may still be queued
       std::vector<cv::Mat> crops;
-      for (const ImageView& v : views)
-        crops.push_back(cv::Mat(v.height, v.width, CV_8UC3, const_cast<uint8_t*>(v.data),
-                                v.stride ? v.stride : static_cast<size_t>(cv::Mat::AUTO_STEP))
-                            .clone());
+      for (const ImageView& v : views) crops.push_back(io::mat_view(v).clone());
       std::vector<FaceScore> scores;
       for (Scored& c : score_crops(std::move(crops), so)) scores.push_back(std::move(c.score));
       return scores;
@@ -663,8 +658,10 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
     std::fprintf(stderr, "vitnt serve: error: cannot listen on %s:%d\n", o.host.c_str(), o.port);
     return 1;
   }
-  if (listen_fd < 0 || ::listen(listen_fd, SOMAXCONN) != 0)
-    std::fprintf(stderr, "vitnt serve: warning: cannot raise the listen backlog (%s)\n",
+  if (listen_fd < 0)
+    std::fprintf(stderr, "vitnt serve: warning: listen backlog left at cpp-httplib's 5\n");
+  else if (::listen(listen_fd, SOMAXCONN) != 0)
+    std::fprintf(stderr, "vitnt serve: warning: cannot raise the listen backlog: %s\n",
                  std::strerror(errno));
   std::printf("listening on http://%s:%d\n", o.host.c_str(), port);
   std::fflush(stdout);

@@ -84,7 +84,7 @@ awk -v modes="$MODES" -v clients="$CLIENTS" '
   }
   $2 == "offline" { off[$3] = off[$3] " " $4 }
   $2 == "serve" { rps[$3] = rps[$3] " " $4; p50[$3] = p50[$3] " " $5; p99[$3] = p99[$3] " " $6
-                  err[$3] += $7; bat[$3] = bat[$3] " " $8; range[$3] = range[$3] " " $4
+                  err[$3] += $7; bat[$3] = bat[$3] " " $8
                   share[$3] = share[$3] " " 100 * $4 / $11; lat[$3] = lat[$3] " " $5 * $10 / 1000 }
   END {
     b1 = median(off[1]); b32 = median(off[32])
@@ -98,6 +98,6 @@ awk -v modes="$MODES" -v clients="$CLIENTS" '
       r = median(rps[k]); p = median(p50[k])
       printf "max-batch=%-2s max-wait-ms=%-4s %7s %8.1f %8.2f %9.2f %6d %6.1f %8.0f%% %9.2f %s\n",
              mb[1], mb[2], cl[j], r, p, median(p99[k]), err[k], median(bat[k]),
-             median(share[k]), median(lat[k]), range[k]
+             median(share[k]), median(lat[k]), rps[k]
     }
   }' "$tmp/all"
