@@ -63,7 +63,9 @@ def adapt_state(src, student):
     d, p = kw.shape[0], kw.shape[-1]
     q = student["patch_size"]
     if d != student["embed_dim"]:
-        raise SystemExit(f"--init-from: width {d} != the student's {student['embed_dim']}")
+        if p != q:
+            raise SystemExit("--init-from: change the width or the patch size, not both")
+        return widen_state(src, student)
     if p == q:
         return src
     if p % q:
@@ -78,6 +80,51 @@ def adapt_state(src, student):
     hw = src["feature.0.weight"].reshape(-1, g0, g0, d)
     hw = hw.repeat_interleave(f, 1).repeat_interleave(f, 2) / (f * f)
     out["feature.0.weight"] = hw.reshape(hw.shape[0], -1)
+    return out
+
+
+def widen_state(src, student, noise=0.01, seed=0):
+    """Warm start at k times the width (same patch, depth and head size): every channel
+    of the residual stream, of the MLP and of the head is duplicated k times and every
+    weight reading duplicated channels is divided by k. Duplicating all channels keeps
+    each LayerNorm's mean and variance, each head is copied whole (so k times the
+    heads), and the final tokens are k copies of v1's: the embedding and the ViTNT score
+    are v1's exactly. Noise of `noise` x each tensor's std then breaks the symmetry that
+    would otherwise keep the copies equal under every gradient step."""
+    d = src["patch_embed.proj.weight"].shape[0]
+    k, r = divmod(student["embed_dim"], d)
+    if r or k < 2 or student["num_heads"] % k:
+        raise SystemExit(f"--init-from: width {d} -> {student['embed_dim']} with "
+                         f"{student['num_heads']} heads is not a whole-copy widening")
+    n_tok = (112 // student["patch_size"]) ** 2
+
+    def dup_out(w):  # output channels duplicated
+        return torch.cat([w] * k, 0)
+
+    def dup_in(w):  # input channels duplicated: the k copies share each weight
+        return torch.cat([w / k] * k, 1)
+
+    out = {}
+    for name, w in src.items():
+        if name == "patch_embed.proj.weight" or w.dim() == 1 and not name.startswith(
+                "feature.3"):
+            w = dup_out(w)  # biases, LayerNorm and the first BatchNorm: per channel
+        elif name == "pos_embed":
+            w = torch.cat([w] * k, 2)
+        elif name.endswith("attn.qkv.weight"):  # [3 * d, d]: q, k and v each duplicated
+            w = torch.cat([dup_in(dup_out(x)) for x in w.chunk(3, 0)], 0)
+        elif name == "feature.0.weight":  # [d, n_tok * d], input token-major
+            w = dup_out(w).reshape(k * d, n_tok, d)
+            w = torch.cat([w / k] * k, 2).reshape(k * d, -1)
+        elif name == "feature.2.weight":  # [512, d]
+            w = dup_in(w)
+        elif w.dim() == 2:  # attn.proj, mlp.fc1, mlp.fc2
+            w = dup_in(dup_out(w))
+        out[name] = w
+    g = torch.Generator().manual_seed(seed)
+    for name, w in out.items():
+        if w.is_floating_point() and w.numel() > 1 and "running" not in name:
+            w.add_(torch.randn(w.shape, generator=g) * (noise * float(w.std())))
     return out
 
 

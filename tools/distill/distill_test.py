@@ -52,6 +52,33 @@ class WarmStartTest(unittest.TestCase):
             distill.adapt_state(v1.state_dict(), dict(distill.STUDENT, patch_size=7))
 
 
+    def test_width_192_to_384_keeps_embedding_and_score(self):
+        import torch
+        torch.manual_seed(0)
+        v1 = distill.facevit.FaceViT(**distill.STUDENT).eval()
+        distill.facevit.randomize(v1, 2)
+        wide = dict(distill.STUDENT, embed_dim=384, num_heads=12)
+        w2 = distill.facevit.FaceViT(**wide).eval()
+        w2.load_state_dict(distill.widen_state(v1.state_dict(), wide, noise=0.0))
+        x = torch.randn(2, 3, 112, 112)
+        q1, p1, e1 = distill.facevit.vitnt_score(v1, x, 2, 6, 16.0, "attention-all", True)
+        q2, p2, e2 = distill.facevit.vitnt_score(w2, x, 2, 6, 16.0, "attention-all", True)
+        self.assertLess(float((e1 - e2).abs().max() / e1.abs().max()), 1e-4)
+        self.assertLess(float((p1 - p2).abs().max()), 1e-4)
+        self.assertLess(float((q1 - q2).abs().max()), 1e-5)
+        # the symmetry-breaking noise moves the model, but only a little
+        noisy = distill.facevit.FaceViT(**wide).eval()
+        noisy.load_state_dict(distill.widen_state(v1.state_dict(), wide))
+        with torch.no_grad():
+            e3 = noisy(x)
+        cos = torch.nn.functional.cosine_similarity(e1, e3)
+        self.assertGreater(float(cos.min()), 0.9)
+        self.assertLess(float(cos.min()), 1 - 1e-7)
+        with self.assertRaises(SystemExit):  # 5 heads: the heads are not copied whole
+            distill.adapt_state(v1.state_dict(), dict(wide, num_heads=5))
+        with self.assertRaises(SystemExit):  # not a whole multiple of the width
+            distill.adapt_state(v1.state_dict(), dict(wide, embed_dim=288, num_heads=9))
+
 class PoolTest(unittest.TestCase):
     def test_load_pool_equals_concatenation(self):
         rng = np.random.default_rng(1)
