@@ -119,13 +119,18 @@ def setup(threads=2, require_fast_blas=True, quiet=False):
               f"kernels {info['openblas_core']}), 1024^3 matmul "
               f"{info['matmul_1024_gflops']} GFLOP/s, "
               f"OMP_WAIT_POLICY={info['omp_wait_policy']}", file=sys.stderr)
-    slow = kind == "reference" or info["matmul_1024_gflops"] < 15
-    if slow and not require_fast_blas:
-        print(f"warning: torch uses a slow BLAS ({kind}, {path}); install libopenblas0-pthread",
-              file=sys.stderr)
-    elif slow:
+    if kind == "reference" and require_fast_blas:
         sys.exit(f"torch uses the reference BLAS ({path}): PyTorch figures would be 30-50x too "
                  "slow. Install libopenblas0-pthread (tools/install_deps.sh) and run again.")
+    if kind == "reference":
+        print(f"warning: torch uses a slow BLAS ({kind}, {path}); install libopenblas0-pthread",
+              file=sys.stderr)
+    elif info["matmul_1024_gflops"] < 15:
+        # A real BLAS measured slow: the cores are busy (a build, or this process at nice 19
+        # beside other work), which is no reason to refuse to run.
+        print(f"warning: torch's {kind} measured {info['matmul_1024_gflops']} GFLOP/s (load "
+              f"average {os.getloadavg()[0]:.1f}): the cores are busy; timings will be off",
+              file=sys.stderr)
     return info
 
 

@@ -72,8 +72,9 @@ Command add_serve_command(CLI::App& app) {
   cmd->add_option("--max-batch", s.server.max_batch, "crops per Model::score call")
       ->capture_default_str();
   cmd->add_option("--max-wait-ms", s.server.max_wait_ms,
-                  "longest wait for a batch to fill after its first crop (0: none; batches "
-                  "still form while the engine is busy)")
+                  "longest wait for a batch to fill after its first crop, only while other "
+                  "requests are being decoded (0: never; batches still form while the "
+                  "engine is busy)")
       ->capture_default_str();
   cmd->add_option("--queue", s.server.queue, "crops waiting at most; more: 503")
       ->capture_default_str();

@@ -1,6 +1,9 @@
 // Dynamic batching for `vitnt serve`: request threads push aligned crops, one engine thread
-// scores up to max_batch of them per Model::score call, waiting at most max_wait after the
-// first one arrives, and hands each crop's score back through a future.
+// scores up to max_batch of them per Model::score call and hands each crop's score back
+// through a future. A batch that is not full waits for more crops (at most max_wait after
+// its first one arrived) only while some request is still on its way (an Incoming is held:
+// its image is being decoded), so a lone client never waits and a busy server fills its
+// batches.
 #pragma once
 
 #include <chrono>
@@ -39,11 +42,26 @@ class Batcher {
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
+  // A request on its way: held by a request thread from the moment its body is read until
+  // it pushes its crops (push releases it) or gives up (the destructor does).
+  class Incoming {
+   public:
+    explicit Incoming(Batcher& batcher);
+    ~Incoming();
+    Incoming(const Incoming&) = delete;
+    Incoming& operator=(const Incoming&) = delete;
+
+   private:
+    friend class Batcher;
+    Batcher& batcher_;
+    bool held_ = true;
+  };
+
   // All crops of one request, or none: false when they do not fit in the queue (the caller
   // answers 503) or the batcher is stopping. A failing score call sets its exception on
-  // every future of the batch.
+  // every future of the batch. `from` (may be null) is released in the same step.
   bool push(std::vector<cv::Mat> crops, const ScoreOptions& options,
-            std::vector<std::future<Scored>>& results);
+            std::vector<std::future<Scored>>& results, Incoming* from = nullptr);
   // Scores what is queued, then ends the engine thread.
   void stop();
   size_t depth() const;  // crops waiting
@@ -56,6 +74,7 @@ class Batcher {
     std::chrono::steady_clock::time_point pushed;
   };
   void run();
+  void release(Incoming& in);  // with mu_ held
 
   ScoreFn score_;
   std::function<void(size_t)> on_batch_;
@@ -65,6 +84,7 @@ class Batcher {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
+  size_t incoming_ = 0;  // Incoming objects held
   bool stopping_ = false;
   std::thread engine_;
 };

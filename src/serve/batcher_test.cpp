@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 namespace vitnt::serve {
 namespace {
@@ -27,19 +28,55 @@ struct Fake {
 
 cv::Mat crop(int v) { return cv::Mat(2, 2, CV_8UC1, cv::Scalar(v)); }
 
-TEST(Batcher, GathersConcurrentCropsIntoOneBatch) {
+TEST(Batcher, WaitsForRequestsOnTheirWay) {
   Fake fake;
-  Batcher b(fake.fn(), 8, std::chrono::milliseconds(200), 64);
+  Batcher b(fake.fn(), 8, std::chrono::milliseconds(2000), 64);
+  Batcher::Incoming second(b);  // a request still decoding when the first one pushes
   std::vector<std::future<Scored>> f;
   ASSERT_TRUE(b.push({crop(1), crop(2), crop(3)}, {}, f));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::vector<std::future<Scored>> g;
-  ASSERT_TRUE(b.push({crop(4)}, {}, g));
+  ASSERT_TRUE(b.push({crop(4)}, {}, g, &second));
   EXPECT_EQ(f[0].get().score.quality, 1);
   EXPECT_EQ(f[2].get().score.quality, 3);
   const Scored s = g[0].get();
   EXPECT_EQ(s.score.quality, 4);
-  EXPECT_EQ(s.batch, 4u);  // all four in one call, well within the 200 ms wait
+  EXPECT_EQ(s.batch, 4u);  // the engine waited for the second request
   ASSERT_EQ(fake.batches.size(), 1u);
+  EXPECT_LT(s.queue_ms, 1000);  // ... and started once it arrived, not after max_wait
+}
+
+TEST(Batcher, NothingOnItsWayMeansNoWait) {
+  Fake fake;
+  Batcher b(fake.fn(), 8, std::chrono::seconds(30), 64);
+  std::vector<std::future<Scored>> f;
+  ASSERT_TRUE(b.push({crop(1)}, {}, f));  // a lone client
+  ASSERT_EQ(f[0].wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(f[0].get().batch, 1u);
+}
+
+TEST(Batcher, AbandonedRequestEndsTheWait) {
+  Fake fake;
+  Batcher b(fake.fn(), 8, std::chrono::seconds(30), 64);
+  std::vector<std::future<Scored>> f;
+  {
+    Batcher::Incoming failing(b);  // e.g. its image does not decode: it never pushes
+    ASSERT_TRUE(b.push({crop(1)}, {}, f));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(f[0].wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  }
+  ASSERT_EQ(f[0].wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(f[0].get().batch, 1u);
+}
+
+TEST(Batcher, WaitIsBoundedByMaxWait) {
+  Fake fake;
+  Batcher b(fake.fn(), 8, std::chrono::milliseconds(100), 64);
+  Batcher::Incoming stuck(b);  // a request that takes forever to decode
+  std::vector<std::future<Scored>> f;
+  ASSERT_TRUE(b.push({crop(1)}, {}, f));
+  ASSERT_EQ(f[0].wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_GE(f[0].get().queue_ms, 90);
 }
 
 TEST(Batcher, FullBatchDoesNotWait) {

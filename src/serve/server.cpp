@@ -377,11 +377,12 @@ class Service {
   size_t depth() const { return batcher_.depth(); }
 
   // Scores crops on the engine thread (batched with other requests' crops), in order.
-  std::vector<Scored> score_crops(std::vector<cv::Mat> crops, const ScoreOptions& so) {
+  std::vector<Scored> score_crops(std::vector<cv::Mat> crops, const ScoreOptions& so,
+                                  Batcher::Incoming* from = nullptr) {
     std::vector<Scored> out;
     if (crops.empty()) return out;
     std::vector<std::future<Scored>> futures;
-    if (!batcher_.push(std::move(crops), so, futures))
+    if (!batcher_.push(std::move(crops), so, futures, from))
       throw RequestError{503, "queue_full", "the scoring queue is full; retry shortly"};
     const Clock::time_point deadline = Clock::now() + std::chrono::seconds(o_.timeout_s);
     for (std::future<Scored>& f : futures) {
@@ -395,6 +396,7 @@ class Service {
   // POST /v1/quality
   json quality(const httplib::Request& req, size_t& n_images, size_t& n_faces) {
     const Clock::time_point t0 = Clock::now();
+    Batcher::Incoming incoming(batcher_);  // the engine may wait for this request's crops
     const Query q = parse_query(req, o_.faces);
     if (q.detect && !detector_)
       throw RequestError{400, "no_detector", "detect=1 needs a detector loaded at startup"};
@@ -435,7 +437,7 @@ class Service {
     so.regions = q.regions;
     std::vector<cv::Mat> crops;
     for (const ImageJob& im : images) crops.insert(crops.end(), im.crops.begin(), im.crops.end());
-    const std::vector<Scored> scored = score_crops(std::move(crops), so);
+    const std::vector<Scored> scored = score_crops(std::move(crops), so, &incoming);
     double queue_ms = 0, score_ms = 0;
     size_t k = 0;
     json out_images = json::array();

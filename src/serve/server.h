@@ -20,7 +20,7 @@ struct ServerOptions {
   // default, 5, made every client reconnect every 5 requests: docs/serving.md)
   int keep_alive_requests = 1000;
   size_t max_batch = 32;
-  int max_wait_ms = 0;  // 0: take what is queued when the engine is free (docs/serving.md)
+  int max_wait_ms = 0;  // 0: never wait; >0 only while requests are being decoded (batcher.h)
   size_t queue = 256;   // crops waiting for the engine; more: 503
   size_t max_body_mb = 16;
   int timeout_s = 30;                      // socket read/write and per-request scoring timeout
