@@ -24,6 +24,7 @@ packages=(
   libopenblas0-pthread  # otherwise torch/numpy use the reference BLAS (30-50x slower)
   # tools and benchmarks: videos, HTTP load, report screenshots
   ffmpeg wrk chromium
+  clang-format  # tools/run_tests.sh checks the sources' format
 )
 if [ -n "${VITNT_SKIP_PACKAGES:-}" ]; then
   kept=()

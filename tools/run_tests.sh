@@ -17,6 +17,10 @@ if [ -n "${VITNT_QUICK:-}" ]; then
   echo "quick tests passed (not run here: $QUICK_SKIP and the ASan build)"
   exit 0
 fi
+# the project's sources follow .clang-format
+unformatted=$(git ls-files '*.c' '*.cpp' '*.h' | xargs clang-format --dry-run -Werror 2>&1 | grep -c 'error:' || true)
+[ "$unformatted" -eq 0 ] || { echo "clang-format: $unformatted places differ (clang-format -i the files)"; \
+  git ls-files '*.c' '*.cpp' '*.h' | xargs clang-format --dry-run -Werror 2>&1 | grep 'error:' | cut -d: -f1 | sort -u; exit 1; }
 (cd build && ctest --output-on-failure -j 1)
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVITNT_SANITIZE=ON >/dev/null

@@ -18,11 +18,10 @@ int main(int argc, char** argv) {
   using namespace vitnt::cli;
   CLI::App app{"vitnt: face image quality (ViTNT-FIQA) from one pass of a face ViT"};
   app.require_subcommand(1);
-  const std::vector<Command> commands = {add_score_command(app), add_info_command(app),
-                                         add_bench_command(app), add_eval_command(app),
-                                         add_align_command(app), add_calibrate_command(app),
-                                         add_extract_bin_command(app), add_best_command(app),
-                                         add_serve_command(app)};
+  const std::vector<Command> commands = {
+      add_score_command(app),       add_info_command(app),  add_bench_command(app),
+      add_eval_command(app),        add_align_command(app), add_calibrate_command(app),
+      add_extract_bin_command(app), add_best_command(app),  add_serve_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,8 +6,8 @@
 #include <future>
 
 #include "cli/commands.h"
-#include "face/align.h"
 #include "eval/quality_dnn.h"
+#include "face/align.h"
 #include "io/file_util.h"
 #include "io/image_io.h"
 #include "io/partial_output.h"
