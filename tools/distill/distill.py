@@ -383,11 +383,14 @@ def cmd_train(a):
     images, targets, n_shards = load_pool(a.pool)
     val = dict(np.load(os.path.join(a.pool, "val.npz")))
     print(f"pool: {len(images)} variants from {n_shards} shards", flush=True)
-    log = open(os.path.join(a.ckpt, "log.tsv"), "a")
-    if step == 0:  # where a warm start begins
+    log_path = os.path.join(a.ckpt, "log.tsv")
+    logged = [int(r.split("\t")[0]) for r in open(log_path)] if os.path.exists(log_path) else []
+    log = open(log_path, "a")
+    if step not in logged:  # where a warm start begins, or where the last cycle ended
         v = evaluate(ema, val)
-        print(f"val step 0: cos clean {v['clean']:.4f} degraded {v['degraded']:.4f}", flush=True)
-        log.write(f"0\t0\t{time.time():.0f}\t{v['clean']:.5f}\t{v['degraded']:.5f}\n")
+        print(f"val step {step}: cos clean {v['clean']:.4f} degraded {v['degraded']:.4f}",
+              flush=True)
+        log.write(f"{step}\t{seen}\t{time.time():.0f}\t{v['clean']:.5f}\t{v['degraded']:.5f}\n")
         log.flush()
     model.train()
     g = torch.Generator().manual_seed(step)
