@@ -321,15 +321,83 @@ def to_input(u8):  # [B,112,112,3] RGB uint8 -> [-1, 1] NCHW
     return u8.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 
 
-def evaluate(model, val):
+def parse_q_settings(text):
+    """'2:6:16:attention-last' -> (first, last, s, aggregation): the ViTNT settings that
+    the quality-aware loss trains (v1's chosen ones by default)."""
+    try:
+        first, last, s, agg = text.split(":")
+        out = int(first), int(last), float(s), agg
+    except ValueError:
+        sys.exit(f"--q-settings {text!r}: expected FIRST:LAST:S:AGGREGATION, e.g. 2:6:16:attention-last")
+    if agg not in ("uniform", "attention-last", "attention-all") or not 0 <= out[0] < out[1]:
+        sys.exit(f"--q-settings {text!r}: blocks FIRST < LAST, aggregation uniform, "
+                 "attention-last or attention-all")
+    return out
+
+
+def forward_q(model, x, first, last, s, agg):
+    """One differentiable pass: (embedding, ViTNT Q) with the settings of method.md (the
+    same as facevit.vitnt_score, which the tests compare it with)."""
+    h = model.tokens(x)
+    z, w_sum, w_last = [], 0.0, None
+    for i, blk in enumerate(model.blocks):
+        h, attn = blk(h)
+        if first <= i <= last:
+            z.append(F.normalize(model.norm(h).float(), dim=-1))
+            w = attn.float().mean(1).sum(1)
+            w_last = w / w.sum(-1, keepdim=True)
+            w_sum = w_sum + w_last
+    d = torch.stack([(z[t + 1] - z[t]).norm(dim=-1) for t in range(len(z) - 1)]).mean(0)
+    q = 2.0 / (1.0 + torch.exp(s * d))
+    if agg == "uniform":
+        Q = q.mean(-1)
+    elif agg == "attention-last":
+        Q = (w_last * q).sum(-1)
+    else:
+        Q = (w_sum / w_sum.sum(-1, keepdim=True) * q).sum(-1)
+    hn = model.norm(h)
+    return model.feature(hn.reshape(hn.shape[0], -1)), Q
+
+
+def pearson_loss(a, b):
+    """1 - Pearson correlation over the batch: scale-free, so Q keeps its own range."""
+    a, b = a - a.mean(), b - b.mean()
+    return 1.0 - (a * b).sum() / (a.norm() * b.norm() + 1e-8)
+
+
+def train_references(pool_dir, n_train):
+    """Teacher embeddings of the mirrored clean FairFace-train images, `ref.npz` in the
+    pool (made once, ~4 min): a pooled variant's utility is its teacher cosine to the
+    mirrored clean image it was made from, as in the settings set of `export`."""
+    path = os.path.join(pool_dir, "ref.npz")
+    if not os.path.exists(path):
+        files = list_images("train")
+        t0 = time.time()
+        imgs = np.stack([cv2.imread(f, cv2.IMREAD_COLOR)[:, ::-1] for f in files])
+        save_npz_atomic(path, teacher=Teacher()(imgs).astype(np.float16))
+        print(f"teacher references of {len(files)} mirrored train images: "
+              f"{time.time() - t0:.0f}s", flush=True)
+    ref = torch.from_numpy(np.load(path)["teacher"].astype(np.float32))
+    if n_train % len(ref):
+        sys.exit(f"{path}: {len(ref)} references, but the pool holds {n_train} variants "
+                 "(shard row i is made from train image i): remove it to remake it")
+    return ref
+
+
+def evaluate(model, val, q_settings):
+    """Cosine to the teacher (clean, degraded) and, for the degraded images, the
+    Spearman of Q (q_settings) with their utility (teacher cosine to the clean image)."""
     model.eval()
     out = {}
     with torch.no_grad():
         for k in ("clean", "degraded"):
             x = torch.from_numpy(val[k])
-            e = torch.cat([F.normalize(model(to_input(x[i:i + 200])), dim=1)
-                           for i in range(0, len(x), 200)])
+            parts = [forward_q(model, to_input(x[i:i + 200]), *q_settings)
+                     for i in range(0, len(x), 200)]
+            e = F.normalize(torch.cat([p[0] for p in parts]), dim=1)
             out[k] = float((e * torch.from_numpy(val["teacher_" + k])).sum(1).mean())
+        util = (val["teacher_degraded"] * val["teacher_clean"]).sum(1)
+        out["q_rho"] = spearman(torch.cat([p[1] for p in parts]).numpy(), util)
     model.train()
     return out
 
@@ -383,20 +451,23 @@ def cmd_train(a):
     images, targets, n_shards = load_pool(a.pool)
     val = dict(np.load(os.path.join(a.pool, "val.npz")))
     print(f"pool: {len(images)} variants from {n_shards} shards", flush=True)
+    q_settings = parse_q_settings(a.q_settings)
+    ref = train_references(a.pool, len(images)) if a.q_weight else None
     log_path = os.path.join(a.ckpt, "log.tsv")
     logged = [int(r.split("\t")[0]) for r in open(log_path)] if os.path.exists(log_path) else []
     log = open(log_path, "a")
     if step not in logged:  # where a warm start begins, or where the last cycle ended
-        v = evaluate(ema, val)
-        print(f"val step {step}: cos clean {v['clean']:.4f} degraded {v['degraded']:.4f}",
-              flush=True)
-        log.write(f"{step}\t{seen}\t{time.time():.0f}\t{v['clean']:.5f}\t{v['degraded']:.5f}\n")
+        v = evaluate(ema, val, q_settings)
+        print(f"val step {step}: cos clean {v['clean']:.4f} degraded {v['degraded']:.4f} "
+              f"q rho {v['q_rho']:.4f}", flush=True)
+        log.write(f"{step}\t{seen}\t{time.time():.0f}\t{v['clean']:.5f}\t{v['degraded']:.5f}"
+                  f"\t{v['q_rho']:.5f}\n")
         log.flush()
     model.train()
     g = torch.Generator().manual_seed(step)
     t_last_ck = time.time()
     t0, seen0 = time.time(), seen
-    run_loss = 0.0
+    run_loss = run_q = 0.0
     stop = []  # SIGTERM / SIGINT: finish the step, checkpoint, exit
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
@@ -408,10 +479,17 @@ def cmd_train(a):
         x = to_input(images[idx])
         t = targets[idx]
         with torch.cpu.amp.autocast(enabled=a.bf16, dtype=torch.bfloat16):
-            s = model(x)
+            if a.q_weight:
+                s, Q = forward_q(model, x, *q_settings)
+            else:
+                s = model(x)
         s = F.normalize(s.float(), dim=1)
         loss = (1 - (s * t).sum(1)).mean()
         loss = loss + a.rel * F.mse_loss(s @ s.T, t @ t.T)
+        if a.q_weight:  # quality-aware: Q should rank the variants by their utility
+            q_loss = pearson_loss(Q.float(), (t * ref[idx % len(ref)]).sum(1))
+            loss = loss + a.q_weight * q_loss
+            run_q += float(q_loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -429,14 +507,14 @@ def cmd_train(a):
         if step % a.log_every == 0:
             rate = (seen - seen0) / (time.time() - t0)
             print(f"step {step} seen {seen} loss {run_loss / a.log_every:.4f} "
-                  f"lr {lr:.2e} {rate:.0f} img/s", flush=True)
-            run_loss = 0.0
+                  f"(q {run_q / a.log_every:.4f}) lr {lr:.2e} {rate:.0f} img/s", flush=True)
+            run_loss = run_q = 0.0
         if step % a.val_every == 0:
-            v = evaluate(ema, val)
+            v = evaluate(ema, val, q_settings)
             print(f"val step {step} seen {seen}: cos clean {v['clean']:.4f} "
-                  f"degraded {v['degraded']:.4f}", flush=True)
+                  f"degraded {v['degraded']:.4f} q rho {v['q_rho']:.4f}", flush=True)
             log.write(f"{step}\t{seen}\t{time.time():.0f}\t{v['clean']:.5f}\t"
-                      f"{v['degraded']:.5f}\n")
+                      f"{v['degraded']:.5f}\t{v['q_rho']:.5f}\n")
             log.flush()
         if time.time() - t_last_ck > a.ckpt_minutes * 60:
             save_ckpt(ck_path, dict(model=model.state_dict(), ema=ema.state_dict(),
@@ -611,6 +689,12 @@ def main():
     q.add_argument("--val-every", type=int, default=500)
     q.add_argument("--ckpt-minutes", type=float, default=10)
     q.add_argument("--max-samples", type=int, default=0)
+    q.add_argument("--q-weight", type=float, default=0.0,
+                   help="quality-aware distillation: weight of 1 - Pearson(Q, utility) over "
+                   "the batch (0: the plain recipe, as v1)")
+    q.add_argument("--q-settings", default="2:6:16:attention-last",
+                   help="FIRST:LAST:S:AGGREGATION of the Q that loss trains and that "
+                   "validation reports (default: v1's chosen settings)")
     q = sub.add_parser("export")
     q.add_argument("--ckpt", required=True)
     q.add_argument("--out", required=True)

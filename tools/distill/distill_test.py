@@ -178,5 +178,85 @@ class AugmentTest(unittest.TestCase):
             self.assertEqual((out.shape, out.dtype), ((112, 112, 3), np.uint8))
 
 
+class QualityLossTest(unittest.TestCase):
+    """The quality-aware loss (train --q-weight): its Q must be the scorer's Q."""
+
+    def test_forward_q_equals_the_reference_scorer(self):
+        import torch
+        torch.manual_seed(0)
+        model = distill.facevit.FaceViT(**distill.STUDENT).eval()
+        distill.facevit.randomize(model, 3)
+        x = torch.randn(3, 3, 112, 112)
+        for agg in ("attention-last", "attention-all", "uniform"):
+            with torch.no_grad():
+                emb, Q = distill.forward_q(model, x, 2, 6, 16.0, agg)
+            ref_Q, _, ref_emb = distill.facevit.vitnt_score(model, x, 2, 6, 16.0, agg,
+                                                            embedding=True)
+            self.assertLess(float((Q - ref_Q).abs().max()), 1e-6, agg)
+            self.assertLess(float((emb - ref_emb).abs().max()), 1e-4, agg)
+        # and it is differentiable down to the patch embedding
+        model.train()
+        emb, Q = distill.forward_q(model, x, 2, 6, 16.0, "attention-last")
+        Q.sum().backward()
+        self.assertGreater(float(model.patch_embed.proj.weight.grad.abs().sum()), 0)
+
+    def test_pearson_loss(self):
+        import torch
+        a = torch.tensor([0.1, 0.4, 0.2, 0.9])
+        self.assertAlmostEqual(float(distill.pearson_loss(a, 3 * a + 1)), 0.0, places=5)
+        self.assertAlmostEqual(float(distill.pearson_loss(a, -a)), 2.0, places=5)
+        b = torch.tensor([0.3, 0.1, 0.5, 0.2])
+        self.assertAlmostEqual(float(distill.pearson_loss(a, b)),
+                               float(distill.pearson_loss(10 * a, b)), places=5)
+
+    def test_settings_parse_and_refuse(self):
+        self.assertEqual(distill.parse_q_settings("2:6:16:attention-last"),
+                         (2, 6, 16.0, "attention-last"))
+        for bad in ("2:6:16", "6:2:16:uniform", "2:6:16:max", "a:6:16:uniform"):
+            with self.assertRaises(SystemExit, msg=bad):
+                distill.parse_q_settings(bad)
+
+    def test_train_with_q_weight_runs_logs_and_resumes(self):
+        rng = np.random.default_rng(5)
+        unit = lambda n: (lambda e: e / np.linalg.norm(e, axis=1, keepdims=True))(
+            rng.normal(size=(n, 512)).astype(np.float32))
+        with tempfile.TemporaryDirectory() as d:
+            pool, ck = os.path.join(d, "pool"), os.path.join(d, "ck")
+            os.makedirs(pool)
+            for k in range(2):  # 2 shards of the same 6 "train images"
+                distill.save_npz_atomic(
+                    os.path.join(pool, f"shard{k:03d}.npz"),
+                    images=rng.integers(0, 256, (6, 112, 112, 3), dtype=np.uint8),
+                    teacher=unit(6).astype(np.float16))
+            distill.save_npz_atomic(os.path.join(pool, "ref.npz"),
+                                    teacher=unit(6).astype(np.float16))
+            distill.save_npz_atomic(
+                os.path.join(pool, "val.npz"),
+                clean=rng.integers(0, 256, (5, 112, 112, 3), dtype=np.uint8),
+                degraded=rng.integers(0, 256, (5, 112, 112, 3), dtype=np.uint8),
+                teacher_clean=unit(5), teacher_degraded=unit(5))
+            args = types.SimpleNamespace(
+                pool=pool, ckpt=ck, init_from=None, patch_size=None, embed_dim=None,
+                depth=None, heads=None, threads=1, batch=4, lr=1e-4, warmup=1,
+                decay_start=0, decay_end=0, lr_min_ratio=0.02, ema=0.999, rel=1.0,
+                bf16=False, log_every=1, val_every=2, ckpt_minutes=10, max_samples=8,
+                q_weight=0.5, q_settings="2:6:16:attention-last")
+            distill.cmd_train(args)
+            with open(os.path.join(ck, "log.tsv")) as f:
+                rows = [r.split("\t") for r in f]
+            self.assertEqual([r[0] for r in rows], ["0", "2"])
+            self.assertTrue(all(len(r) == 6 and -1 <= float(r[5]) <= 1 for r in rows))
+            args.max_samples = 16  # resumes from last.pt at step 2 (logged: no new row there)
+            distill.cmd_train(args)
+            with open(os.path.join(ck, "log.tsv")) as f:
+                self.assertEqual([r.split("\t")[0] for r in f], ["0", "2", "4"])
+            # references that do not fit the pool's shards are refused, naming the file
+            distill.save_npz_atomic(os.path.join(pool, "ref.npz"),
+                                    teacher=unit(5).astype(np.float16))
+            with self.assertRaises(SystemExit) as e:
+                distill.train_references(pool, 12)
+            self.assertIn("ref.npz", str(e.exception))
+
+
 if __name__ == "__main__":
     unittest.main()
