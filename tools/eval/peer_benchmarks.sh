@@ -9,6 +9,8 @@
 #            written by tools/eval/make_control.py when missing (bundled model only)
 #   PEER_STAGES (env): which parts, in this order by default: "cfp-xs lfw-xs perdeg xxs"
 #   PEER_REPORT=1 (env): also write each eval's report.html and EDC plots (slower)
+#   PEER_EXTRA="NAME=M.safetensors ..." (env): candidate models scored beside MODEL on the
+#            same sets, in the same tables as method vitnt-NAME (e.g. a distillation run)
 # Every image set is scored ONCE per method (runs/bench/q_*.csv); each FR model embeds
 # each set once (its scores.csv is reused). Outputs in runs/bench/peers/ (not committed);
 # the tables: tools/eval/bench_tables.py runs/bench/peers/*/summary.json.
@@ -73,6 +75,10 @@ cfp_scores() {
   for m in vitnt vitnt-uniform vitnt-attention-all vitnt-random-init embedding-norm ser-fiq lightqnet fqa; do
     [ -f "$OUT/q_cfp_$m.csv" ] && QCFP+=(-q "$m=$OUT/q_cfp_$m.csv")
   done
+  for e in ${PEER_EXTRA:-}; do
+    score "cfp_vitnt-${e%%=*}" "$OUT/cfp.txt" --model "${e#*=}"
+    QCFP+=(-q "vitnt-${e%%=*}=$OUT/q_cfp_vitnt-${e%%=*}.csv")
+  done
   return 0
 }
 
@@ -91,6 +97,10 @@ lfw_scores() {
   for m in vitnt vitnt-uniform vitnt-attention-all vitnt-all-blocks vitnt-early-half vitnt-late-half \
            vitnt-random-init embedding-norm ser-fiq lightqnet fqa; do
     [ -f "$OUT/q_$m.csv" ] && QLFW+=(-q "$m=$OUT/q_$m.csv")
+  done
+  for e in ${PEER_EXTRA:-}; do
+    score "vitnt-${e%%=*}" "$OUT/all.txt" --model "${e#*=}"
+    QLFW+=(-q "vitnt-${e%%=*}=$OUT/q_vitnt-${e%%=*}.csv")
   done
   return 0
 }
