@@ -384,6 +384,26 @@ def train_references(pool_dir, n_train):
     return ref
 
 
+def clean_set(pool_dir, ref):
+    """The clean FairFace-train images (RGB uint8) and their utility, teacher cosine to
+    their own mirror image (`clean_ref.npz` in the pool: teacher of the clean images, made
+    once). Among clean faces the utility ranks pose, asymmetry and intrinsic difficulty,
+    which a batch of pooled variants, dominated by degradations, hardly ranks."""
+    files = list_images("train")
+    imgs = np.stack([cv2.imread(f, cv2.IMREAD_COLOR) for f in files])
+    if len(imgs) != len(ref):
+        sys.exit(f"{os.path.join(pool_dir, 'ref.npz')}: {len(ref)} references for "
+                 f"{len(imgs)} train images: remove it to remake it")
+    path = os.path.join(pool_dir, "clean_ref.npz")
+    if not os.path.exists(path):
+        t0 = time.time()
+        save_npz_atomic(path, teacher=Teacher()(imgs).astype(np.float16))
+        print(f"teacher embeddings of {len(files)} clean train images: "
+              f"{time.time() - t0:.0f}s", flush=True)
+    own = torch.from_numpy(np.load(path)["teacher"].astype(np.float32))
+    return torch.from_numpy(imgs[..., ::-1].copy()), (own * ref).sum(1)
+
+
 def evaluate(model, val, q_settings):
     """Cosine to the teacher (clean, degraded) and, for the degraded images, the
     Spearman of Q (q_settings) with their utility (teacher cosine to the clean image)."""
@@ -453,6 +473,7 @@ def cmd_train(a):
     print(f"pool: {len(images)} variants from {n_shards} shards", flush=True)
     q_settings = parse_q_settings(a.q_settings)
     ref = train_references(a.pool, len(images)) if a.q_weight else None
+    clean, clean_util = clean_set(a.pool, ref) if a.q_weight and a.q_clean else (None, None)
     log_path = os.path.join(a.ckpt, "log.tsv")
     logged = [int(r.split("\t")[0]) for r in open(log_path)] if os.path.exists(log_path) else []
     log = open(log_path, "a")
@@ -478,16 +499,22 @@ def cmd_train(a):
         idx = torch.randint(0, len(images), (a.batch,), generator=g)
         x = to_input(images[idx])
         t = targets[idx]
+        if clean is not None:  # + clean train images, in the same pass, for the Q loss only
+            cidx = torch.randint(0, len(clean), (a.q_clean,), generator=g)
+            x = torch.cat([x, to_input(clean[cidx])])
         with torch.cpu.amp.autocast(enabled=a.bf16, dtype=torch.bfloat16):
             if a.q_weight:
                 s, Q = forward_q(model, x, *q_settings)
             else:
                 s = model(x)
-        s = F.normalize(s.float(), dim=1)
+        s = F.normalize(s[:len(idx)].float(), dim=1)
         loss = (1 - (s * t).sum(1)).mean()
         loss = loss + a.rel * F.mse_loss(s @ s.T, t @ t.T)
         if a.q_weight:  # quality-aware: Q should rank the variants by their utility
-            q_loss = pearson_loss(Q.float(), (t * ref[idx % len(ref)]).sum(1))
+            Q = Q.float()
+            q_loss = pearson_loss(Q[:len(idx)], (t * ref[idx % len(ref)]).sum(1))
+            if clean is not None:
+                q_loss = q_loss + pearson_loss(Q[len(idx):], clean_util[cidx])
             loss = loss + a.q_weight * q_loss
             run_q += float(q_loss)
         opt.zero_grad(set_to_none=True)
@@ -692,6 +719,9 @@ def main():
     q.add_argument("--q-weight", type=float, default=0.0,
                    help="quality-aware distillation: weight of 1 - Pearson(Q, utility) over "
                    "the batch (0: the plain recipe, as v1)")
+    q.add_argument("--q-clean", type=int, default=0,
+                   help="with --q-weight: also this many clean train images per step, "
+                   "ranked by their utility (cosine to their mirror) in a second term")
     q.add_argument("--q-settings", default="2:6:16:attention-last",
                    help="FIRST:LAST:S:AGGREGATION of the Q that loss trains and that "
                    "validation reports (default: v1's chosen settings)")

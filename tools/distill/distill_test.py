@@ -240,7 +240,7 @@ class QualityLossTest(unittest.TestCase):
                 depth=None, heads=None, threads=1, batch=4, lr=1e-4, warmup=1,
                 decay_start=0, decay_end=0, lr_min_ratio=0.02, ema=0.999, rel=1.0,
                 bf16=False, log_every=1, val_every=2, ckpt_minutes=10, max_samples=8,
-                q_weight=0.5, q_settings="2:6:16:attention-last")
+                q_weight=0.5, q_clean=0, q_settings="2:6:16:attention-last")
             distill.cmd_train(args)
             with open(os.path.join(ck, "log.tsv")) as f:
                 rows = [r.split("\t") for r in f]
@@ -250,6 +250,26 @@ class QualityLossTest(unittest.TestCase):
             distill.cmd_train(args)
             with open(os.path.join(ck, "log.tsv")) as f:
                 self.assertEqual([r.split("\t")[0] for r in f], ["0", "2", "4"])
+            # the clean-image term: 6 "train images" on disk, their teacher embeddings made
+            files = []
+            for i in range(6):
+                files.append(os.path.join(d, f"{i}.jpg"))
+                cv2.imwrite(files[-1], face_like(i))
+            own = unit(6)
+            distill.save_npz_atomic(os.path.join(pool, "clean_ref.npz"),
+                                    teacher=own.astype(np.float16))
+            with mock.patch.object(distill, "list_images", lambda split: files):
+                ref = distill.train_references(pool, 12)
+                imgs, util = distill.clean_set(pool, ref)
+                self.assertEqual(tuple(imgs.shape), (6, 112, 112, 3))
+                np.testing.assert_array_equal(imgs[2].numpy(), cv2.imread(files[2])[..., ::-1])
+                np.testing.assert_allclose(
+                    util.numpy(), (own.astype(np.float16).astype(np.float32) *
+                                   ref.numpy()).sum(1), atol=1e-6)
+                args.ckpt, args.max_samples, args.q_clean = os.path.join(d, "ck2"), 8, 3
+                distill.cmd_train(args)
+            with open(os.path.join(d, "ck2", "log.tsv")) as f:
+                self.assertEqual([r.split("\t")[0] for r in f], ["0", "2"])
             # references that do not fit the pool's shards are refused, naming the file
             distill.save_npz_atomic(os.path.join(pool, "ref.npz"),
                                     teacher=unit(5).astype(np.float16))
