@@ -278,5 +278,24 @@ class QualityLossTest(unittest.TestCase):
             self.assertIn("ref.npz", str(e.exception))
 
 
+class ProxyCompareTest(unittest.TestCase):
+    def test_scores_are_joined_by_path_and_kinds_follow_the_settings_set(self):
+        import proxy_compare
+        self.assertEqual(proxy_compare.KINDS[1:], distill.DEGRADATIONS)
+        with tempfile.TemporaryDirectory() as d:
+            listing = os.path.join(d, "list.txt")
+            with open(listing, "w") as f:
+                f.write("a.png\nb.png\nc.png\n")
+            with open(os.path.join(d, "q_m.csv"), "w") as f:  # rows in another order
+                f.write("path,quality,scalar\nc.png,0.3,\na.png,0.1,\nb.png,0.2,\n")
+            q = proxy_compare.score("/nonexistent/vitnt", "m", "m.json", listing, d)
+            np.testing.assert_array_equal(q, [0.1, 0.2, 0.3])
+            with open(os.path.join(d, "q_n.csv"), "w") as f:  # b.png failed to score
+                f.write("path,quality,scalar\na.png,0.1,\nb.png,,\nc.png,0.3,\n")
+            with self.assertRaises(SystemExit) as e:
+                proxy_compare.score("/nonexistent/vitnt", "n", "n.json", listing, d)
+            self.assertIn("b.png", str(e.exception))
+
+
 if __name__ == "__main__":
     unittest.main()

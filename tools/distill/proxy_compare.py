@@ -23,7 +23,10 @@ import numpy as np
 from scipy.stats import spearmanr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-KINDS = ["clean", "blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]  # settings_set order
+sys.path.insert(0, HERE)
+import distill  # noqa: E402
+
+KINDS = ["clean"] + distill.DEGRADATIONS  # the interleaving of distill.settings_set
 
 
 def write_images(rgb, work):
@@ -42,13 +45,20 @@ def write_images(rgb, work):
 
 
 def score(vitnt, name, path, listing, work):
+    """Scores in the listing's order (joined by path: the CSV's row order is not relied on)."""
     out = os.path.join(work, f"q_{name}.csv")
     if not os.path.exists(out):
         flags = (["--model", path] if path.endswith(".safetensors")
                  else ["--method", "external", "--quality-model", path])
         subprocess.run([vitnt, "score", *flags, "-o", out, "@" + listing], check=True)
     with open(out) as f:
-        return np.array([float(r["quality"]) for r in csv.DictReader(f)])
+        by_path = {r["path"]: r["quality"] for r in csv.DictReader(f)}
+    with open(listing) as f:
+        paths = f.read().split()
+    missing = [p for p in paths if not by_path.get(p)]
+    if missing:
+        sys.exit(f"{out}: no score for {len(missing)} of {len(paths)} images, e.g. {missing[0]}")
+    return np.array([float(by_path[p]) for p in paths])
 
 
 def main():
