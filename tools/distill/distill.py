@@ -472,10 +472,18 @@ def cmd_train(a):
     val = dict(np.load(os.path.join(a.pool, "val.npz")))
     print(f"pool: {len(images)} variants from {n_shards} shards", flush=True)
     q_settings = parse_q_settings(a.q_settings)
+    if q_settings[1] >= student["depth"]:
+        sys.exit(f"--q-settings {a.q_settings}: block {q_settings[1]} beyond the student's "
+                 f"{student['depth']} blocks")
+    if a.q_clean and not a.q_weight:
+        sys.exit("--q-clean needs --q-weight (it adds a term to the quality-aware loss)")
     ref = train_references(a.pool, len(images)) if a.q_weight else None
     clean, clean_util = clean_set(a.pool, ref) if a.q_weight and a.q_clean else (None, None)
     log_path = os.path.join(a.ckpt, "log.tsv")
-    logged = [int(r.split("\t")[0]) for r in open(log_path)] if os.path.exists(log_path) else []
+    logged = []
+    if os.path.exists(log_path):
+        with open(log_path) as f:
+            logged = [int(r.split("\t")[0]) for r in f]
     log = open(log_path, "a")
     if step not in logged:  # where a warm start begins, or where the last cycle ended
         v = evaluate(ema, val, q_settings)

@@ -270,6 +270,11 @@ class QualityLossTest(unittest.TestCase):
                 distill.cmd_train(args)
             with open(os.path.join(d, "ck2", "log.tsv")) as f:
                 self.assertEqual([r.split("\t")[0] for r in f], ["0", "2"])
+            # options that cannot work are refused before any training
+            for bad in (dict(q_settings="2:12:16:uniform"), dict(q_weight=0.0, q_clean=3)):
+                with self.assertRaises(SystemExit, msg=str(bad)):
+                    distill.cmd_train(types.SimpleNamespace(
+                        **dict(vars(args), ckpt=os.path.join(d, "ck3"), **bad)))
             # references that do not fit the pool's shards are refused, naming the file
             distill.save_npz_atomic(os.path.join(pool, "ref.npz"),
                                     teacher=unit(5).astype(np.float16))
