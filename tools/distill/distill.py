@@ -454,6 +454,9 @@ def cmd_train(a):
     ema = facevit.FaceViT(**student)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     step, seen = 0, 0
+    if st and "model" not in st:
+        sys.exit(f"{ck_path} is a soup (averaged weights, no optimiser state): export it, "
+                 "or start a new run from its export with --init-from")
     if st:
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
@@ -642,6 +645,42 @@ def choose_settings(model, rgb, util):
     return results
 
 
+def cmd_soup(a):
+    """Weighted average of the EMA weights of checkpoints that share an initialisation (runs
+    fine-tuned from the same model), written as a checkpoint `export` reads. Refuses
+    checkpoints of different students or tensor sets."""
+    weights = [float(w) for w in a.weights.split(",")] if a.weights else [1.0] * len(a.src)
+    if len(weights) != len(a.src) or any(w < 0 for w in weights) or sum(weights) <= 0:
+        sys.exit(f"--weights {a.weights}: need {len(a.src)} non-negative weights, not all 0")
+    weights = [w / sum(weights) for w in weights]
+    states = []
+    for src in a.src:
+        path = os.path.join(src, "last.pt")
+        if not os.path.exists(path):
+            sys.exit(f"{path}: no checkpoint")
+        states.append(torch.load(path))
+    first = states[0]
+    for src, st in zip(a.src[1:], states[1:]):
+        if st.get("student", STUDENT) != first.get("student", STUDENT):
+            sys.exit(f"{src}: a {st.get('student', STUDENT)} student, "
+                     f"{a.src[0]} holds {first.get('student', STUDENT)}")
+        if st["ema"].keys() != first["ema"].keys():
+            sys.exit(f"{src}: its tensors differ from those of {a.src[0]}")
+    ema = {}
+    for k, v in first["ema"].items():
+        if v.is_floating_point():
+            ema[k] = sum(w * st["ema"][k].double() for w, st in zip(weights, states)).to(v.dtype)
+        else:
+            ema[k] = v
+    os.makedirs(a.ckpt, exist_ok=True)
+    save_ckpt(os.path.join(a.ckpt, "last.pt"),
+              {"ema": ema, "step": max(st["step"] for st in states),
+               "seen": max(st["seen"] for st in states),
+               "student": first.get("student", STUDENT),
+               "soup": [(src, w) for src, w in zip(a.src, weights)]})
+    print(f"soup of {', '.join(f'{w:.3g} x {s}' for s, w in zip(a.src, weights))} -> {a.ckpt}")
+
+
 def cmd_export(a):
     st = torch.load(os.path.join(a.ckpt, "last.pt"))
     student = st.get("student", STUDENT)
@@ -733,6 +772,11 @@ def main():
     q.add_argument("--q-settings", default="2:6:16:attention-last",
                    help="FIRST:LAST:S:AGGREGATION of the Q that loss trains and that "
                    "validation reports (default: v1's chosen settings)")
+    q = sub.add_parser("soup", help="average the weights of sibling checkpoints")
+    q.add_argument("--ckpt", required=True, help="output folder (its last.pt: for export)")
+    q.add_argument("--weights", help="comma-separated, one per source (default: equal)")
+    q.add_argument("src", nargs="+", help="checkpoint folders (each with last.pt)")
+    q.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("export")
     q.add_argument("--ckpt", required=True)
     q.add_argument("--out", required=True)
@@ -741,7 +785,8 @@ def main():
     q.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch_env.setup(a.threads)  # threads; refuses the reference BLAS (30-50x slower)
-    {"prepare": cmd_prepare, "train": cmd_train, "export": cmd_export}[a.cmd](a)
+    {"prepare": cmd_prepare, "train": cmd_train, "soup": cmd_soup,
+     "export": cmd_export}[a.cmd](a)
 
 
 if __name__ == "__main__":

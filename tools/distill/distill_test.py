@@ -283,6 +283,46 @@ class QualityLossTest(unittest.TestCase):
             self.assertIn("ref.npz", str(e.exception))
 
 
+class SoupTest(unittest.TestCase):
+    def test_soup_averages_ema_weights_and_refuses_strangers(self):
+        import torch
+        small = dict(distill.STUDENT, depth=2)
+        with tempfile.TemporaryDirectory() as d:
+            emas = []
+            for i, student in enumerate((small, small, dict(small, depth=3))):
+                torch.manual_seed(i)
+                ema = distill.facevit.FaceViT(**student).state_dict()
+                emas.append(ema)
+                os.makedirs(os.path.join(d, f"r{i}"))
+                distill.save_ckpt(os.path.join(d, f"r{i}", "last.pt"),
+                                  {"model": ema, "ema": ema, "opt": {}, "step": 10 * (i + 1),
+                                   "seen": 100 * (i + 1), "student": student})
+            run = lambda out, *src, weights=None: distill.cmd_soup(types.SimpleNamespace(
+                ckpt=os.path.join(d, out), weights=weights,
+                src=[os.path.join(d, s) for s in src]))
+            run("s", "r0", "r1", weights="1,3")
+            st = torch.load(os.path.join(d, "s", "last.pt"))
+            self.assertEqual((st["seen"], st["student"]), (200, small))
+            k = next(k for k, v in st["ema"].items() if v.dim() == 2)
+            torch.testing.assert_close(st["ema"][k], 0.25 * emas[0][k] + 0.75 * emas[1][k])
+            self.assertFalse(torch.equal(st["ema"][k], emas[1][k]))
+            run("same", "r1", "r1")
+            same = torch.load(os.path.join(d, "same", "last.pt"))["ema"]
+            self.assertTrue(all(torch.allclose(same[k], emas[1][k], atol=1e-7) for k in same))
+            for bad in (("r0", "r2"), ("r0", "missing")):
+                with self.assertRaises(SystemExit) as e:
+                    run("bad", *bad)
+                self.assertIn(bad[1], str(e.exception))
+            with self.assertRaises(SystemExit):
+                run("bad", "r0", "r1", weights="1")
+            # a soup has no optimiser state: training on from it is refused, naming it
+            with self.assertRaises(SystemExit) as e:
+                distill.cmd_train(types.SimpleNamespace(
+                    ckpt=os.path.join(d, "s"), threads=1, patch_size=None, embed_dim=None,
+                    depth=None, heads=None, lr=1e-4))
+            self.assertIn("soup", str(e.exception))
+
+
 class ProxyCompareTest(unittest.TestCase):
     def test_scores_are_joined_by_path_and_kinds_follow_the_settings_set(self):
         import proxy_compare
