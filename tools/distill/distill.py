@@ -153,9 +153,15 @@ def fill_bands(bgr, donor, rng):
     return out
 
 
-def degrade(bgr, rng, kind=None, severity=None):
-    """One quality degradation; severity in [0, 1]. Also used for validation sets."""
-    kinds = ["blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]
+# The evaluation recipe's kinds (LFW-degraded, severity sweeps, the settings set): fixed.
+DEGRADATIONS = ["blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]
+# Kinds a pool may also use (`prepare --degradations`); not in any evaluation set.
+TRAIN_ONLY_DEGRADATIONS = ["misalign"]
+
+
+def degrade(bgr, rng, kind=None, severity=None, kinds=DEGRADATIONS):
+    """One quality degradation (`kind`, or one drawn from `kinds`); severity in [0, 1].
+    Also used for validation sets."""
     kind = kinds[rng.integers(len(kinds))] if kind is None else kind
     s = rng.uniform(0.1, 1.0) if severity is None else severity
     if kind == "blur":
@@ -182,6 +188,18 @@ def degrade(bgr, rng, kind=None, severity=None):
         x, y = rng.integers(0, 112 - w + 1), rng.integers(0, 112 - h + 1)
         out[y:y + h, x:x + w] = rng.integers(0, 256, 3)
         return out
+    if kind == "misalign":
+        # an alignment that went wrong: landmarks off by a rotation, a zoom, a shear and a
+        # horizontal squeeze (what a turned head's 5 points do to the similarity fit)
+        ang = 25.0 * s * rng.uniform(-1, 1)
+        zoom = 1.0 + 0.45 * s * rng.uniform(0, 1)
+        shear, squeeze = 0.4 * s * rng.uniform(-1, 1), 1.0 + 0.25 * s * rng.uniform(-1, 1)
+        A = cv2.getRotationMatrix2D((0, 0), ang, zoom)[:, :2] @ np.array([[squeeze, shear],
+                                                                          [0.0, 1.0]])
+        c = np.array([56.0, 56.0])
+        M = np.hstack([A, (c + 10.0 * s * rng.uniform(-1, 1, 2) - A @ c)[:, None]])
+        return cv2.warpAffine(bgr, M, (112, 112), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REFLECT101)
     raise ValueError(kind)
 
 
@@ -196,7 +214,7 @@ def warp_and_flip(img, rng, max_deg, max_scale):
     return img[:, ::-1].copy() if rng.random() < 0.5 else img
 
 
-def augment(bgr, donor, rng):
+def augment(bgr, donor, rng, kinds=DEGRADATIONS):
     img = warp_and_flip(fill_bands(bgr, donor, rng), rng, 7, 0.07)
     f = img.astype(np.float32)
     f = (f - f.mean()) * rng.uniform(0.75, 1.25) + f.mean() * rng.uniform(0.75, 1.2)
@@ -204,9 +222,9 @@ def augment(bgr, donor, rng):
     f = gray + (f - gray) * (0.0 if rng.random() < 0.08 else rng.uniform(0.6, 1.4))
     img = np.clip(f, 0, 255).astype(np.uint8)
     if rng.random() < 0.5:
-        img = degrade(img, rng)
+        img = degrade(img, rng, kinds=kinds)
         if rng.random() < 0.2:
-            img = degrade(img, rng)
+            img = degrade(img, rng, kinds=kinds)
     return img
 
 
@@ -251,6 +269,11 @@ def save_npz_atomic(path, **arrays):
 def cmd_prepare(a):
     if a.first < 0 or a.shards < 1:
         sys.exit(f"prepare: --first must be >= 0 and --shards >= 1 (got {a.first}, {a.shards})")
+    kinds = a.degradations.split(",") if a.degradations else DEGRADATIONS
+    unknown = set(kinds) - set(DEGRADATIONS + TRAIN_ONLY_DEGRADATIONS)
+    if unknown:
+        sys.exit(f"prepare: unknown degradation {', '.join(sorted(unknown))} (known: "
+                 f"{', '.join(DEGRADATIONS + TRAIN_ONLY_DEGRADATIONS)})")
     cv2.setNumThreads(a.threads)
     os.makedirs(a.out, exist_ok=True)
     files = list_images("train")
@@ -274,7 +297,8 @@ def cmd_prepare(a):
         t0 = time.time()
         rng = np.random.default_rng(1000 + shard)
         donors = rng.permutation(len(imgs))
-        aug = np.stack([augment(imgs[i], imgs[donors[i]], rng) for i in range(len(imgs))])
+        aug = np.stack([augment(imgs[i], imgs[donors[i]], rng, kinds)
+                        for i in range(len(imgs))])
         t1 = time.time()
         emb = teacher(aug)
         # stored RGB: the student's input contract
@@ -572,9 +596,6 @@ def cmd_train(a):
 
 
 # ----------------------------------------------------------------------------- export
-DEGRADATIONS = ["blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]
-
-
 def settings_set(teacher, seed=3):
     """FairFace val: each image clean and under every degradation (random severity), with
     a utility per variant: teacher cosine to the flipped clean image, i.e. how well it
@@ -737,6 +758,8 @@ def main():
     q.add_argument("--shards", type=int, default=4,
                    help="shards to cover from --first on (existing ones are skipped)")
     q.add_argument("--first", type=int, default=0, help="index (and seed) of the first shard")
+    q.add_argument("--degradations", help="comma-separated kinds a variant's degradation is "
+                   "drawn from (default: the 6 of the evaluation recipe; may add misalign)")
     q.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("train")
     q.add_argument("--pool", required=True)

@@ -146,7 +146,7 @@ class AugmentTest(unittest.TestCase):
     def test_every_degradation_keeps_the_format_and_grows_with_severity(self):
         img = face_like()
         lap = lambda x: cv2.Laplacian(cv2.cvtColor(x, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var()
-        for kind in ["blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]:
+        for kind in distill.DEGRADATIONS + distill.TRAIN_ONLY_DEGRADATIONS:
             mild = distill.degrade(img, np.random.default_rng(2), kind, 0.1)
             hard = distill.degrade(img, np.random.default_rng(2), kind, 1.0)
             for out in (mild, hard):
@@ -176,6 +176,17 @@ class AugmentTest(unittest.TestCase):
         for i in range(10):
             out = distill.augment(face_like(i), face_like(i + 100), rng)
             self.assertEqual((out.shape, out.dtype), ((112, 112, 3), np.uint8))
+        # a pool's kinds reach the degradation; the evaluation recipe's stay the default
+        with mock.patch.object(distill, "degrade", wraps=distill.degrade) as deg:
+            for i in range(20):
+                distill.augment(face_like(i), face_like(i + 100), rng, ["misalign"])
+        self.assertTrue(deg.call_args_list)
+        self.assertTrue(all(c.kwargs["kinds"] == ["misalign"] for c in deg.call_args_list))
+        self.assertNotIn("misalign", distill.DEGRADATIONS)
+        with self.assertRaises(SystemExit) as e:
+            distill.cmd_prepare(types.SimpleNamespace(first=0, shards=1, threads=1,
+                                                      out="unused", degradations="blur,fog"))
+        self.assertIn("fog", str(e.exception))
 
 
 class QualityLossTest(unittest.TestCase):
