@@ -359,25 +359,34 @@ def parse_q_settings(text):
     return out
 
 
-def forward_q(model, x, first, last, s, agg):
-    """One differentiable pass: (embedding, ViTNT Q) with the settings of method.md (the
-    same as facevit.vitnt_score, which the tests compare it with)."""
-    h = model.tokens(x)
-    z, w_sum, w_last = [], 0.0, None
+def walk_blocks(model, x, first=0, last=None):
+    """The forward pass of method.md: the last block's hidden state, and for blocks
+    first..last the tokens after the final LN + L2 normalisation, z[t] (B, P, C), and the
+    attention each token receives, w[t] (B, P): the head-averaged softmax summed over
+    queries, normalised. One walk for training (differentiable) and the settings search."""
+    last = len(model.blocks) - 1 if last is None else last
+    h, z, w = model.tokens(x), [], []
     for i, blk in enumerate(model.blocks):
         h, attn = blk(h)
         if first <= i <= last:
             z.append(F.normalize(model.norm(h).float(), dim=-1))
-            w = attn.float().mean(1).sum(1)
-            w_last = w / w.sum(-1, keepdim=True)
-            w_sum = w_sum + w_last
+            a = attn.float().mean(1).sum(1)
+            w.append(a / a.sum(-1, keepdim=True))
+    return h, z, w
+
+
+def forward_q(model, x, first, last, s, agg):
+    """One differentiable pass: (embedding, ViTNT Q) with the settings of method.md (the
+    same as facevit.vitnt_score, which the tests compare it with)."""
+    h, z, w = walk_blocks(model, x, first, last)
     d = torch.stack([(z[t + 1] - z[t]).norm(dim=-1) for t in range(len(z) - 1)]).mean(0)
     q = 2.0 / (1.0 + torch.exp(s * d))
     if agg == "uniform":
         Q = q.mean(-1)
     elif agg == "attention-last":
-        Q = (w_last * q).sum(-1)
+        Q = (w[-1] * q).sum(-1)
     else:
+        w_sum = torch.stack(w).sum(0)
         Q = (w_sum / w_sum.sum(-1, keepdim=True) * q).sum(-1)
     hn = model.norm(h)
     return model.feature(hn.reshape(hn.shape[0], -1)), Q
@@ -623,17 +632,9 @@ def block_statistics(model, rgb_u8, batch=250):
     ds, ws = [], []
     with torch.no_grad():
         for i in range(0, len(rgb_u8), batch):
-            h = model.tokens(to_input(torch.from_numpy(rgb_u8[i:i + batch])))
-            prev, d, w = None, [], []
-            for blk in model.blocks:
-                h, attn = blk(h)
-                z = F.normalize(model.norm(h), dim=-1)
-                a = attn.mean(1).sum(1)
-                w.append(a / a.sum(-1, keepdim=True))
-                if prev is not None:
-                    d.append((z - prev).norm(dim=-1))
-                prev = z
-            ds.append(torch.stack(d, 1))
+            _, z, w = walk_blocks(model, to_input(torch.from_numpy(rgb_u8[i:i + batch])))
+            ds.append(torch.stack([(z[t + 1] - z[t]).norm(dim=-1)
+                                   for t in range(len(z) - 1)], 1))
             ws.append(torch.stack(w, 1))
     return torch.cat(ds).numpy(), torch.cat(ws).numpy()
 

@@ -205,6 +205,15 @@ class QualityLossTest(unittest.TestCase):
                                                             embedding=True)
             self.assertLess(float((Q - ref_Q).abs().max()), 1e-6, agg)
             self.assertLess(float((emb - ref_emb).abs().max()), 1e-4, agg)
+            # the settings search's Q (from per-block statistics) is the same Q
+            rgb = ((x.permute(0, 2, 3, 1) * 0.5 + 0.5).clamp(0, 1) * 255).round()
+            rgb = rgb.to(torch.uint8).numpy()
+            d, w = distill.block_statistics(model, rgb)
+            ref_u8, _, _ = distill.facevit.vitnt_score(
+                model, distill.to_input(torch.from_numpy(rgb)), 2, 6, 16.0, agg,
+                embedding=True)
+            np.testing.assert_allclose(distill.score_from_statistics(d, w, 2, 6, 16.0, agg),
+                                       ref_u8.numpy(), atol=1e-6, err_msg=agg)
         # and it is differentiable down to the patch embedding
         model.train()
         emb, Q = distill.forward_q(model, x, 2, 6, 16.0, "attention-last")
