@@ -601,6 +601,7 @@ def cmd_train(a):
             break
     save_ckpt(ck_path, dict(model=model.state_dict(), ema=ema.state_dict(),
                             opt=opt.state_dict(), step=step, seen=seen, student=student))
+    log.close()
     print(f"checkpoint at step {step}, {seen} samples: {ck_path}", flush=True)
 
 
