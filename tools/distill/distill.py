@@ -606,17 +606,19 @@ def cmd_train(a):
 
 
 # ----------------------------------------------------------------------------- export
-def settings_set(teacher, seed=3):
+def settings_set(teacher, seed=3, kinds=DEGRADATIONS, clean=True):
     """FairFace val: each image clean and under every degradation (random severity), with
     a utility per variant: teacher cosine to the flipped clean image, i.e. how well it
-    would match another capture of the same face. Never LFW."""
+    would match another capture of the same face. Never LFW. (`kinds` / `clean`: other
+    sets of the same construction, e.g. the train-only kinds in proxy_compare.py.)"""
     vimgs = [cv2.imread(f, cv2.IMREAD_COLOR) for f in list_images("val")]
     rng = np.random.default_rng(seed)
     variants, owner = [], []
     for i, im in enumerate(vimgs):
-        variants.append(im)
-        owner.append(i)
-        for kind in DEGRADATIONS:
+        if clean:
+            variants.append(im)
+            owner.append(i)
+        for kind in kinds:
             variants.append(degrade(im, rng, kind))
             owner.append(i)
     variants = np.stack(variants)

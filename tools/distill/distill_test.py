@@ -361,6 +361,33 @@ class ProxyCompareTest(unittest.TestCase):
                 proxy_compare.score("/nonexistent/vitnt", "n", "n.json", listing, d)
             self.assertIn("b.png", str(e.exception))
 
+    def test_extra_kind_set_is_built_once_from_val(self):
+        import proxy_compare
+        with tempfile.TemporaryDirectory() as d:
+            files = []
+            for i in range(3):
+                files.append(os.path.join(d, f"{i}.jpg"))
+                cv2.imwrite(files[-1], face_like(i))
+            calls = []
+
+            def teacher(batch):  # a stand-in embedding: unit vectors of the pixel means
+                calls.append(len(batch))
+                e = np.stack([b.reshape(-1, 3).mean(0) for b in batch]) + 1.0
+                return e / np.linalg.norm(e, axis=1, keepdims=True)
+            with mock.patch.object(distill, "list_images", lambda split: files), \
+                    mock.patch.object(distill, "Teacher", lambda: teacher):
+                listing, work, util = proxy_compare.extra_set("misalign", d)
+                self.assertEqual(calls, [3, 3])  # mirrored references, variants
+                again = proxy_compare.extra_set("misalign", d)
+            self.assertEqual(calls, [3, 3])  # cached
+            np.testing.assert_array_equal(again[2], util)
+            with open(listing) as f:
+                pngs = f.read().split()
+            self.assertEqual(len(pngs), 3)
+            self.assertEqual(cv2.imread(pngs[0]).shape, (112, 112, 3))
+            self.assertEqual(work, os.path.join(d, "misalign"))
+            self.assertFalse(np.array_equal(cv2.imread(pngs[0]), face_like(0)))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -67,8 +67,16 @@ def main():
     p.add_argument("--set", required=True, help="settings_set.npz written by distill.py export")
     p.add_argument("--work", default="runs/proxy", help="PNGs and score CSVs")
     p.add_argument("--vitnt", default="build/vitnt")
+    p.add_argument("--extra-kinds", default="",
+                   help="comma-separated train-only degradations (distill."
+                   "TRAIN_ONLY_DEGRADATIONS) to rank as well: each a set of its own, the "
+                   "FairFace-val images under that kind, built the same way (seed 3)")
     p.add_argument("methods", nargs="+", help="NAME=PATH (.safetensors or peer .json)")
     a = p.parse_args()
+    extra = [k for k in a.extra_kinds.split(",") if k]
+    for k in extra:
+        if k not in distill.TRAIN_ONLY_DEGRADATIONS:
+            sys.exit(f"--extra-kinds {k}: not one of {distill.TRAIN_ONLY_DEGRADATIONS}")
     c = np.load(a.set)
     rgb, util = c["rgb"], c["util"]
     if len(rgb) % len(KINDS):
@@ -77,14 +85,29 @@ def main():
     listing = write_images(rgb, a.work)
     print(f"{len(rgb) // len(KINDS)} FairFace-val images x {len(KINDS)} variants; "
           "Spearman(Q, utility):")
-    print(f"{'method':<14}{'all':>8}" + "".join(f"{k:>10}" for k in KINDS))
+    extra_sets = [extra_set(k, a.work) for k in extra]
+    print(f"{'method':<14}{'all':>8}" + "".join(f"{k:>10}" for k in KINDS + extra))
     for spec in a.methods:
         name, path = spec.split("=", 1)
         q = score(a.vitnt, name, path, listing, a.work)
         if len(q) != len(util):
             sys.exit(f"{name}: {len(q)} scores for {len(util)} variants")
         per = [spearmanr(q[k::len(KINDS)], util[k::len(KINDS)])[0] for k in range(len(KINDS))]
+        for lst, work, u in extra_sets:
+            per.append(spearmanr(score(a.vitnt, name, path, lst, work), u)[0])
         print(f"{name:<14}{spearmanr(q, util)[0]:>8.4f}" + "".join(f"{r:>10.3f}" for r in per))
+
+
+def extra_set(kind, work):
+    """(listing, work folder, utility) of FairFace val under one train-only kind; made once."""
+    d = os.path.join(work, kind)
+    os.makedirs(d, exist_ok=True)
+    cache = os.path.join(d, "set.npz")
+    if not os.path.exists(cache):
+        rgb, util = distill.settings_set(distill.Teacher(), kinds=[kind], clean=False)
+        distill.save_npz_atomic(cache, rgb=rgb, util=util)
+    c = np.load(cache)
+    return write_images(c["rgb"], d), d, c["util"]
 
 
 if __name__ == "__main__":
