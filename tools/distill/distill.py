@@ -737,6 +737,8 @@ def cmd_export(a):
     meta = {"vitnt_config": json.dumps(config), "samples_seen": st["seen"], "step": st["step"],
             "teacher": "fr_feature.onnx", "data": "FairFace train (CC BY 4.0)",
             "settings_rho": f"{rho:.4f}", "control_rho": f"{ctrl:.4f}"}
+    if "soup" in st:  # provenance: the averaged runs and their weights
+        meta["soup"] = json.dumps(st["soup"])
     st_io.save(a.out, w, metadata=meta)
     with open(a.out[:-len(".safetensors")] + ".json", "w") as f:
         json.dump(config, f, indent=2)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Makes a distilled candidate the bundled default model: fits its 0-100 scalar on FairFace
+# (synthetic mates, own embedding, FMR 1e-3: docs/calibration.md), embeds the block and
+# writes models/vitnt-s16.{safetensors,json,settings.json}. Nothing here looks at LFW or
+# CFP. The candidate must be a `distill.py export` (with its .settings.json beside it) of
+# the vitnt-s16 architecture. Afterwards the benchmarks, calibration check and model card
+# are redone (the steps are printed at the end).
+# Usage: tools/distill/bundle.sh RUN/NAME.safetensors
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+C=${1:?usage: tools/distill/bundle.sh CANDIDATE.safetensors}
+S=${VITNT_SHARED:-../shared} V=${VITNT_BIN:-build/vitnt} W=${BUNDLE_WORK:-runs/bundle}
+PY=/usr/bin/python3
+[ -f "$C" ] || { echo "bundle: $C: no such file" >&2; exit 1; }
+SETTINGS=${C%.safetensors}.settings.json
+[ -f "$SETTINGS" ] || { echo "bundle: $SETTINGS missing (distill.py export writes it)" >&2; exit 1; }
+name=$($V info --model "$C" --print-config | $PY -c "import json,sys; print(json.load(sys.stdin)['name'])")
+[ "$name" = vitnt-s16 ] || { echo "bundle: $C is '$name', not a vitnt-s16 export" >&2; exit 1; }
+mkdir -p "$W"
+$V calibrate --model "$C" --unlabelled "$S/data/fairface112" --limit 4000 --work "$W/mates" \
+  -o "$W/calibration.json" --embed-into "$W/vitnt-s16.safetensors"
+$V info --model "$W/vitnt-s16.safetensors" --print-config |
+  $PY -c "import json,sys; print(json.dumps(json.load(sys.stdin), indent=2, sort_keys=True))" \
+  > "$W/vitnt-s16.json"
+cp "$W/vitnt-s16.safetensors" "$W/vitnt-s16.json" models/
+cp "$SETTINGS" models/vitnt-s16.settings.json
+echo "bundled $C as models/vitnt-s16 (calibration: $W/calibration.json). Next:"
+echo "  tools/eval/benchmarks.sh (in a fresh runs/bench: keep only the FR models' scores.csv)"
+echo "  tools/eval/calibration_check.sh; tools/bench/bf16_accuracy.py; MODEL_CARD.md"
