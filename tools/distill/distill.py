@@ -674,9 +674,15 @@ def cmd_soup(a):
     """Weighted average of the EMA weights of checkpoints that share an initialisation (runs
     fine-tuned from the same model), written as a checkpoint `export` reads. Refuses
     checkpoints of different students or tensor sets."""
-    weights = [float(w) for w in a.weights.split(",")] if a.weights else [1.0] * len(a.src)
+    try:
+        weights = [float(w) for w in a.weights.split(",")] if a.weights else [1.0] * len(a.src)
+    except ValueError:
+        weights = []
     if len(weights) != len(a.src) or any(w < 0 for w in weights) or sum(weights) <= 0:
         sys.exit(f"--weights {a.weights}: need {len(a.src)} non-negative weights, not all 0")
+    out = os.path.join(a.ckpt, "last.pt")
+    if os.path.exists(out) and "model" in torch.load(out):
+        sys.exit(f"{out} is a training checkpoint: a soup would overwrite it (use another --ckpt)")
     weights = [w / sum(weights) for w in weights]
     states = []
     for src in a.src:
@@ -698,7 +704,7 @@ def cmd_soup(a):
         else:
             ema[k] = v
     os.makedirs(a.ckpt, exist_ok=True)
-    save_ckpt(os.path.join(a.ckpt, "last.pt"),
+    save_ckpt(out,
               {"ema": ema, "step": max(st["step"] for st in states),
                "seen": max(st["seen"] for st in states),
                "student": first.get("student", STUDENT),

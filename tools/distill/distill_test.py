@@ -333,8 +333,15 @@ class SoupTest(unittest.TestCase):
                 with self.assertRaises(SystemExit) as e:
                     run("bad", *bad)
                 self.assertIn(bad[1], str(e.exception))
-            with self.assertRaises(SystemExit):
-                run("bad", "r0", "r1", weights="1")
+            for bad in ("1", "1,x", "0,0", "1,-1"):
+                with self.assertRaises(SystemExit, msg=bad):
+                    run("bad", "r0", "r1", weights=bad)
+            # a run's own checkpoint is never overwritten by a soup
+            with self.assertRaises(SystemExit) as e:
+                run("r0", "r0", "r1")
+            self.assertIn("training checkpoint", str(e.exception))
+            self.assertIn("model", torch.load(os.path.join(d, "r0", "last.pt")))
+            run("s", "r0", "r1")  # an earlier soup may be replaced
             # a soup has no optimiser state: training on from it is refused, naming it
             with self.assertRaises(SystemExit) as e:
                 distill.cmd_train(types.SimpleNamespace(
@@ -387,6 +394,10 @@ class ProxyCompareTest(unittest.TestCase):
             self.assertEqual(cv2.imread(pngs[0]).shape, (112, 112, 3))
             self.assertEqual(work, os.path.join(d, "misalign"))
             self.assertFalse(np.array_equal(cv2.imread(pngs[0]), face_like(0)))
+            # a work folder made for another set is refused, not silently reused
+            with self.assertRaises(SystemExit) as e:
+                proxy_compare.write_images(np.zeros((5, 112, 112, 3), np.uint8), work)
+            self.assertIn("list.txt", str(e.exception))
 
 
 if __name__ == "__main__":

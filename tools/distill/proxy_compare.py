@@ -32,6 +32,10 @@ KINDS = ["clean"] + distill.DEGRADATIONS  # the interleaving of distill.settings
 def write_images(rgb, work):
     listing = os.path.join(work, "list.txt")
     if os.path.exists(listing):
+        with open(listing) as f:
+            n = len(f.read().split())
+        if n != len(rgb):  # the PNGs and cached scores are of another set
+            sys.exit(f"{listing}: {n} images, this set has {len(rgb)}: use another --work")
         return listing
     paths = []
     for i, im in enumerate(rgb):
