@@ -670,6 +670,20 @@ def choose_settings(model, rgb, util):
     return results
 
 
+def exported_as_checkpoint(path, student):
+    """An exported model (`export`, e.g. the bundled one) as a soup ingredient: its weights
+    as the EMA of a run of `student`. Exactly that architecture: no adaptation."""
+    if not os.path.exists(path):
+        sys.exit(f"{path}: no such model")
+    ref = facevit.FaceViT(**student).state_dict()
+    w = st_io.load(path)
+    want = {k for k in ref if not k.endswith("num_batches_tracked")}
+    if set(w) != want or any(tuple(w[k].shape) != tuple(ref[k].shape) for k in want):
+        sys.exit(f"{path}: its tensors are not those of the {student} student")
+    ema = {k: (w[k].to(v.dtype) if k in w else v) for k, v in ref.items()}
+    return {"ema": ema, "step": 0, "seen": 0, "student": student}
+
+
 def cmd_soup(a):
     """Weighted average of the EMA weights of checkpoints that share an initialisation (runs
     fine-tuned from the same model), written as a checkpoint `export` reads. Refuses
@@ -686,10 +700,19 @@ def cmd_soup(a):
     weights = [w / sum(weights) for w in weights]
     states = []
     for src in a.src:
+        if src.endswith(".safetensors"):  # an exported model: read below, once a run names
+            states.append(None)            # the student it must be
+            continue
         path = os.path.join(src, "last.pt")
         if not os.path.exists(path):
             sys.exit(f"{path}: no checkpoint")
         states.append(torch.load(path))
+    runs = [st for st in states if st is not None]
+    if not runs:
+        sys.exit("soup: name at least one checkpoint folder (its student is the architecture)")
+    for i, src in enumerate(a.src):
+        if states[i] is None:
+            states[i] = exported_as_checkpoint(src, runs[0].get("student", STUDENT))
     first = states[0]
     for src, st in zip(a.src[1:], states[1:]):
         if st.get("student", STUDENT) != first.get("student", STUDENT):
@@ -810,7 +833,8 @@ def main():
     q = sub.add_parser("soup", help="average the weights of sibling checkpoints")
     q.add_argument("--ckpt", required=True, help="output folder (its last.pt: for export)")
     q.add_argument("--weights", help="comma-separated, one per source (default: equal)")
-    q.add_argument("src", nargs="+", help="checkpoint folders (each with last.pt)")
+    q.add_argument("src", nargs="+", help="checkpoint folders (each with last.pt), or exported "
+                   "models (.safetensors) of the same student")
     q.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("export")
     q.add_argument("--ckpt", required=True)

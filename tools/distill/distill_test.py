@@ -342,6 +342,22 @@ class SoupTest(unittest.TestCase):
             self.assertIn("training checkpoint", str(e.exception))
             self.assertIn("model", torch.load(os.path.join(d, "r0", "last.pt")))
             run("s", "r0", "r1")  # an earlier soup may be replaced
+            # an exported model is an ingredient too (its weights as-is, F16 as exported)
+            f1 = os.path.join(d, "r1.safetensors")
+            distill.st_io.save(f1, {k: v.to(torch.float16) for k, v in emas[1].items()
+                                    if not k.endswith("num_batches_tracked")}, metadata={})
+            run("sf", "r0", "r1.safetensors")
+            sf = torch.load(os.path.join(d, "sf", "last.pt"))
+            torch.testing.assert_close(sf["ema"][k], 0.5 * emas[0][k] +
+                                       0.5 * emas[1][k].to(torch.float16).float())
+            self.assertEqual(sf["seen"], 100)
+            f2 = os.path.join(d, "r2.safetensors")  # another depth: refused, named
+            distill.st_io.save(f2, {k: v for k, v in emas[2].items()
+                                    if not k.endswith("num_batches_tracked")}, metadata={})
+            for bad in (("r0", "r2.safetensors"), ("r1.safetensors",), ("r0", "none.safetensors")):
+                with self.assertRaises(SystemExit) as e:
+                    run("bad", *bad)
+                self.assertIn(bad[-1] if len(bad) > 1 else "checkpoint folder", str(e.exception))
             # a soup has no optimiser state: training on from it is refused, naming it
             with self.assertRaises(SystemExit) as e:
                 distill.cmd_train(types.SimpleNamespace(
