@@ -25,5 +25,5 @@ $V info --model "$W/vitnt-s16.safetensors" --print-config |
 cp "$W/vitnt-s16.safetensors" "$W/vitnt-s16.json" models/
 cp "$SETTINGS" models/vitnt-s16.settings.json
 echo "bundled $C as models/vitnt-s16 (calibration: $W/calibration.json). Next:"
-echo "  tools/eval/benchmarks.sh (in a fresh runs/bench: keep only the FR models' scores.csv)"
-echo "  tools/eval/calibration_check.sh; tools/bench/bf16_accuracy.py; MODEL_CARD.md"
+echo "  tools/distill/bundle_report.sh PREVIOUS.safetensors (benchmarks, calibration check, sweeps, regions, bf16, LFW, speed)"
+echo "  then MODEL_CARD.md, docs/benchmarks.md, docs/calibration.md, docs/performance.md"
