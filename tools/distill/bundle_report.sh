@@ -21,7 +21,8 @@ mkdir -p "$OUT"
 step() { echo "== $(date -u +%H:%M:%S) $*"; }
 [ -f "$CONTROL" ] || $PY tools/eval/make_control.py --out "$CONTROL"
 
-# the comparison models' scores do not depend on the quality model: keep them, drop the rest
+# the comparison models' scores do not depend on the quality model: keep them, move the
+# rest to runs/bench.prev (replacing an older one there)
 if [ -d runs/bench ]; then
   rm -rf runs/bench.prev && mv runs/bench runs/bench.prev
   (cd runs/bench.prev && find . -name scores.csv) | while read -r f; do
@@ -41,14 +42,13 @@ step bf16 vs fp32
 $V score --model "$NEW" --threads 2 -o "$OUT/lfw_fp32.csv" "$S/data/lfw112/images" 2> /dev/null
 $V score --model "$NEW" --threads 2 --precision bf16 -o "$OUT/lfw_bf16.csv" "$S/data/lfw112/images" 2> /dev/null
 $PY tools/bench/bf16_accuracy.py "$OUT/lfw_fp32.csv" "$OUT/lfw_bf16.csv" > "$OUT/bf16_accuracy.txt"
-step LFW accuracy of both embeddings
-for m in "$OLD" "$NEW"; do
-  n=$(basename "$m" .safetensors); [ "$m" = "$NEW" ] && n=new
-  $V eval --pairs "$S/data/lfw112/pairs.txt" --images-root "$S/data/lfw112/images" --fr vit \
-    --model "$m" --no-report -o "$OUT/lfw_own_$n" > /dev/null 2>&1
+step LFW accuracy of both embeddings  # the new model's: benchmarks.sh measured it
+$V eval --pairs "$S/data/lfw112/pairs.txt" --images-root "$S/data/lfw112/images" --fr vit \
+  --model "$OLD" --no-report -o "$OUT/lfw_own_previous" > /dev/null 2>&1
+for m in "$OLD=$OUT/lfw_own_previous" "$NEW=runs/bench/lfw_vit_fr"; do
   $PY -c "import json,sys; v=json.load(open(sys.argv[1]))['verification']; print(sys.argv[2], \
 f\"LFW 10-fold {100*v['accuracy_mean']:.2f} % +- {100*v['accuracy_std']:.2f}, TAR@FAR1e-3 {100*v['tar_at_far_1e-3']:.1f} %\")" \
-    "$OUT/lfw_own_$n/summary.json" "$m"
+    "${m#*=}/summary.json" "${m%%=*}"
 done > "$OUT/lfw_accuracy.txt"
 step speed
 for p in fp32 bf16; do
