@@ -156,7 +156,7 @@ def fill_bands(bgr, donor, rng):
 # The evaluation recipe's kinds (LFW-degraded, severity sweeps, the settings set): fixed.
 DEGRADATIONS = ["blur", "downscale", "jpeg", "noise", "lowlight", "occlusion"]
 # Kinds a pool may also use (`prepare --degradations`); not in any evaluation set.
-TRAIN_ONLY_DEGRADATIONS = ["misalign"]
+TRAIN_ONLY_DEGRADATIONS = ["misalign", "yaw"]
 
 
 def degrade(bgr, rng, kind=None, severity=None, kinds=DEGRADATIONS):
@@ -200,6 +200,28 @@ def degrade(bgr, rng, kind=None, severity=None, kinds=DEGRADATIONS):
         M = np.hstack([A, (c + 10.0 * s * rng.uniform(-1, 1, 2) - A @ c)[:, None]])
         return cv2.warpAffine(bgr, M, (112, 112), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REFLECT101)
+    if kind == "yaw":
+        # a turned head, as far as a 2-D warp can show it: the face as a vertical cylinder
+        # of radius r rotated by theta, seen from the front (the far side compressed, the
+        # near side widened, the side beyond the occluding edge stretched); the
+        # background outside the cylinder moves with the cylinder's edge
+        theta = math.radians(15.0 + 45.0 * s) * (1 if rng.random() < 0.5 else -1)
+        r = 56.0 * rng.uniform(0.8, 1.05)
+        cx = 56.0 + rng.uniform(-3, 3)
+        xo = np.arange(112, dtype=np.float64) - cx
+        inside = np.abs(xo) < r
+        def seen_from(x):  # where on the unturned face the point seen at x comes from
+            phi = np.arcsin(np.clip(x / r, -1, 1)) - theta
+            return r * np.sin(np.clip(phi, -math.pi / 2, math.pi / 2))
+        src = np.where(inside, seen_from(xo), 0.0)
+        src = np.where(xo <= -r, xo + r + seen_from(-r), src)
+        src = np.where(xo >= r, xo - r + seen_from(r), src)
+        # mild perspective: the near side a little taller than the far side
+        yo = np.arange(112, dtype=np.float64)[:, None] - 56.0
+        grow = 1.0 + 0.12 * math.sin(theta) * np.clip(xo / r, -1, 1)[None, :]
+        map_x = np.broadcast_to(src + cx, (112, 112)).astype(np.float32)
+        map_y = (56.0 + yo / grow).astype(np.float32)
+        return cv2.remap(bgr, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
     raise ValueError(kind)
 
 
@@ -794,7 +816,7 @@ def main():
                    help="shards to cover from --first on (existing ones are skipped)")
     q.add_argument("--first", type=int, default=0, help="index (and seed) of the first shard")
     q.add_argument("--degradations", help="comma-separated kinds a variant's degradation is "
-                   "drawn from (default: the 6 of the evaluation recipe; may add misalign)")
+                   "drawn from (default: the 6 of the evaluation recipe; may add misalign, yaw)")
     q.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("train")
     q.add_argument("--pool", required=True)

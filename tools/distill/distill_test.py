@@ -160,6 +160,25 @@ class AugmentTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             distill.degrade(img, np.random.default_rng(0), "fog", 0.5)
 
+    def test_yaw_moves_columns_only_in_order_and_compresses_one_side(self):
+        # each column's value is its index: a turn may move and stretch columns, never
+        # mix two of them across rows or reverse their order
+        cols = np.tile((np.arange(112) * 2).astype(np.uint8)[None, :, None], (112, 1, 3))
+        for seed in range(6):
+            out = distill.degrade(cols, np.random.default_rng(seed), "yaw", 0.8).astype(int)
+            row = out[56, :, 0]
+            self.assertTrue((np.abs(out[:, :, 0] - row[None, :]) <= 1).all(), seed)
+            self.assertTrue((np.diff(row) >= -1).all(), seed)
+            self.assertGreater(np.abs(row - np.arange(112) * 2).max(), 10, seed)
+            # one half of the face is narrower than the other: the far side
+            left, right = row[56] - row[20], row[92] - row[56]
+            self.assertGreater(max(left, right) / max(1, min(left, right)), 1.3, seed)
+        # rows: a turn keeps the horizon (the centre row) and scales the rest a little
+        rows = np.tile((np.arange(112) * 2).astype(np.uint8)[:, None, None], (1, 112, 3))
+        out = distill.degrade(rows, np.random.default_rng(1), "yaw", 1.0).astype(int)
+        self.assertTrue((np.abs(out[56, :, 0] - 112) <= 1).all())
+        self.assertTrue((np.abs(out[:, :, 0] - np.arange(112)[:, None] * 2) <= 16).all())
+
     def test_black_bands_are_filled(self):
         img = face_like()
         band = distill.band_mask(img)
