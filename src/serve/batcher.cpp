@@ -1,5 +1,7 @@
 #include "serve/batcher.h"
 
+#include <pthread.h>
+
 namespace vitnt::serve {
 
 using Clock = std::chrono::steady_clock;
@@ -81,6 +83,9 @@ size_t Batcher::depth() const {
 }
 
 void Batcher::run() {
+  // Named so that `top -H` and the load benchmark can tell the model's threads (OpenMP's
+  // workers inherit the name) from the request threads.
+  pthread_setname_np(pthread_self(), "vitnt-engine");
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

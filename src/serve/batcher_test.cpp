@@ -1,8 +1,10 @@
 #include "serve/batcher.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 
 namespace vitnt::serve {
@@ -53,6 +55,22 @@ TEST(Batcher, NothingOnItsWayMeansNoWait) {
   ASSERT_TRUE(b.push({crop(1)}, {}, f));  // a lone client
   ASSERT_EQ(f[0].wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(f[0].get().batch, 1u);
+}
+
+TEST(Batcher, TheEngineThreadIsNamed) {
+  std::string name;
+  Batcher b(
+      [&name](const std::vector<cv::Mat>& crops, const ScoreOptions&) {
+        char buf[16] = {};
+        pthread_getname_np(pthread_self(), buf, sizeof buf);
+        name = buf;
+        return std::vector<FaceScore>(crops.size());
+      },
+      8, std::chrono::microseconds(0), 64);
+  std::vector<std::future<Scored>> f;
+  ASSERT_TRUE(b.push({crop(1)}, {}, f));
+  f[0].get();
+  EXPECT_EQ(name, "vitnt-engine");  // what `top -H` and tools/bench/serve_load.sh look for
 }
 
 TEST(Batcher, AbandonedRequestEndsTheWait) {

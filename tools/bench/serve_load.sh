@@ -13,6 +13,9 @@
 # MODEL: weights, default the bundled model; ARCH: a shipped description for them, e.g.
 # cvlface-vit-b for random ViT-B weights made as in tools/bench/perf_suite.sh; ROUNDS:
 # default 3; CLIENTS: default "1 8 64"; MODES: max-batch:max-wait-ms, default "32:0 32:5 1:0")
+# SPLIT_CORES=1: the model gets core 0 to itself (`--threads 1`; the server's engine thread,
+# named vitnt-engine, is pinned there, and the offline bench runs there), while the request
+# threads and wrk share core 1: the targets on a machine with CPU to spare for the HTTP side.
 set -euo pipefail
 DUR=${1:-10}
 ROUNDS=${ROUNDS:-3}
@@ -22,6 +25,11 @@ MODEL_ARGS=()
 [ -n "${2:-}" ] && MODEL_ARGS+=(--model "$2")
 [ -n "${3:-}" ] && MODEL_ARGS+=(--arch "$3")
 VITNT=${VITNT:-build/vitnt}
+ENGINE_PIN=() SIDE_PIN=()
+if [ "${SPLIT_CORES:-0}" = 1 ]; then
+  ENGINE_PIN=(taskset -c 0) SIDE_PIN=(taskset -c 1)
+  MODEL_ARGS+=(--threads 1)
+fi
 SHARED=${VITNT_SHARED:-../shared}
 mapfile -t IMAGES < <(find "$SHARED/data/lfw112/images" -name '*.jpg' | sort | sed -n 1,64p)
 [ "${#IMAGES[@]}" -gt 0 ] || { echo "no LFW crops under $SHARED/data/lfw112"; exit 1; }
@@ -33,8 +41,8 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 echo "== machine"
 grep -m1 'model name' /proc/cpuinfo
 echo "cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== vitnt bench ${MODEL_ARGS[*]} --matmul-peak --batch 1 --iters 1"
-"$VITNT" bench "${MODEL_ARGS[@]}" --matmul-peak --batch 1 --iters 1
+echo "== vitnt bench ${MODEL_ARGS[*]} --matmul-peak --batch 1 --iters 1 ${ENGINE_PIN[*]}"
+"${ENGINE_PIN[@]}" "$VITNT" bench "${MODEL_ARGS[@]}" --matmul-peak --batch 1 --iters 1
 
 metric() { curl -s "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 # every measurement is one line of $tmp/all: round kind key value...
@@ -44,20 +52,28 @@ for round in $(seq "$ROUNDS"); do
     "| offline img/s at batch 1, 32 just before"
   for mode in $MODES; do
     max_batch=${mode%:*} wait_ms=${mode#*:}
-    "$VITNT" serve "${MODEL_ARGS[@]}" --port 0 --no-detector --max-batch "$max_batch" \
+    "${SIDE_PIN[@]}" "$VITNT" serve "${MODEL_ARGS[@]}" --port 0 --no-detector --max-batch "$max_batch" \
       --max-wait-ms "$wait_ms" --queue 1024 > "$tmp/out" 2> "$tmp/err" &
     pid=$!
     for _ in $(seq 600); do grep -q '^listening on' "$tmp/out" && break; sleep 0.1; done
     url=$(sed -n 's/^listening on //p' "$tmp/out")
     [ -n "$url" ] || { cat "$tmp/err"; exit 1; }
+    if [ "${#ENGINE_PIN[@]}" -gt 0 ]; then
+      pinned=0
+      for task in /proc/"$pid"/task/*; do
+        [ "$(cat "$task/comm")" = vitnt-engine ] || continue
+        taskset -pc 0 "${task##*/}" > /dev/null && pinned=$((pinned + 1))
+      done
+      [ "$pinned" -gt 0 ] || { echo "no vitnt-engine thread in server $pid"; exit 1; }
+    fi
     for c in $CLIENTS; do
       t=$((c < 2 ? 1 : 2))
-      "$VITNT" bench "${MODEL_ARGS[@]}" --batch 1 32 > "$tmp/bench"
+      "${ENGINE_PIN[@]}" "$VITNT" bench "${MODEL_ARGS[@]}" --batch 1 32 > "$tmp/bench"
       off=$(awk '/^batch/ {printf "%s ", $5}' "$tmp/bench")
       awk -v r="$round" '/^batch/ {sub(":", "", $2); print r, "offline", $2, $5}' "$tmp/bench" \
         >> "$tmp/all"
       s0=$(metric "$url" vitnt_batch_size_sum) n0=$(metric "$url" vitnt_batch_size_count)
-      r=$(/usr/bin/time -f "TIME %U %S" wrk -t "$t" -c "$c" -d "${DUR}s" --timeout 30s \
+      r=$(/usr/bin/time -f "TIME %U %S" "${SIDE_PIN[@]}" wrk -t "$t" -c "$c" -d "${DUR}s" --timeout 30s \
           -s tools/bench/serve_load.lua "$url" -- "${IMAGES[@]}" 2>&1)
       s1=$(metric "$url" vitnt_batch_size_sum) n1=$(metric "$url" vitnt_batch_size_count)
       cpu=$(echo "$r" | awk -v d="$DUR" '/^TIME/ {printf "%.2f", ($2 + $3) / d}')
