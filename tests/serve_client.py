@@ -422,7 +422,36 @@ if res[2].getheader("Retry-After") != "1":
 srv.stop()
 print("ok: API keys (401 / 200), queue bound (503 + Retry-After)")
 
-# 10. a non-loopback host without keys is refused before anything is loaded
+# 10. --engine-cpus: the model's threads on those CPUs, the request threads on the others,
+# the same numbers; a CPU the process may not use is refused before anything is loaded
+mine = sorted(os.sched_getaffinity(0))
+if len(mine) >= 2:
+    srv = Server("--engine-cpus", str(mine[0]))
+    st, body, _ = srv.request("POST", "/v1/quality", jpg, {"Content-Type": "image/jpeg"})
+    if st != 200:
+        fail(f"--engine-cpus: {st}")
+    same(body["images"][0]["faces"][0], crops[0])
+    placed = {}
+    for tid in os.listdir(f"/proc/{srv.proc.pid}/task"):
+        comm = open(f"/proc/{srv.proc.pid}/task/{tid}/comm").read().strip()
+        cpus = tuple(sorted(os.sched_getaffinity(int(tid))))
+        placed.setdefault(comm == "vitnt-engine", set()).add(cpus)
+    if placed.get(True) != {(mine[0],)}:
+        fail(f"--engine-cpus {mine[0]}: engine threads on {placed.get(True)}")
+    if placed.get(False) != {tuple(mine[1:])}:
+        fail(f"--engine-cpus {mine[0]}: request threads on {placed.get(False)}, not {mine[1:]}")
+    st, model, _ = srv.request("GET", "/v1/model")
+    if model["settings"]["engine_cpus"] != [mine[0]] or model["settings"]["threads"] != 1:
+        fail(f"--engine-cpus: settings {model['settings']}")
+    srv.stop()
+    print(f"ok: --engine-cpus {mine[0]}: engine threads there, request threads on {mine[1:]}")
+p = subprocess.run([VITNT, "serve", "--port", "0", "--engine-cpus", "4096"], capture_output=True,
+                   text=True, timeout=60)
+if p.returncode != 1 or "--engine-cpus" not in p.stderr or "4096" not in p.stderr:
+    fail(f"--engine-cpus 4096: rc {p.returncode}, {p.stderr!r}")
+print("ok: --engine-cpus with a CPU the process may not use exits 1")
+
+# 11. a non-loopback host without keys is refused before anything is loaded
 p = subprocess.run([VITNT, "serve", "--host", "0.0.0.0", "--port", "0"], capture_output=True,
                    text=True, timeout=60)
 if p.returncode != 1 or "api-key-file" not in p.stderr:

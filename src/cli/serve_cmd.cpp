@@ -14,6 +14,7 @@ struct ServeArgs {
   DetectArgs detector;
   bool no_detector = false;
   std::string api_key_file;
+  std::string engine_cpus;
 };
 
 int run_serve(ServeArgs& a) {
@@ -28,6 +29,15 @@ int run_serve(ServeArgs& a) {
     throw Error(
         "--max-batch, --queue, --max-body-mb, --timeout-s, --http-threads and "
         "--keep-alive-requests must be positive, --max-wait-ms >= 0, --port 0..65535");
+  if (!a.engine_cpus.empty()) {
+    try {
+      o.engine_cpus = serve::parse_cpu_list(a.engine_cpus);
+    } catch (const Error& e) {
+      throw Error(std::string("--engine-cpus: ") + e.what());
+    }
+    // one OpenMP thread per engine CPU unless --threads says otherwise
+    if (a.model.threads == 0) a.model.threads = static_cast<int>(o.engine_cpus.size());
+  }
   // a client closing its socket early must not end the server
   signal(SIGPIPE, SIG_IGN);
   Model model = load_model(a.model);
@@ -51,6 +61,7 @@ int run_serve(ServeArgs& a) {
       {"http_threads", o.http_threads},
       {"keep_alive_requests", o.keep_alive_requests},
       {"threads", a.model.threads},
+      {"engine_cpus", o.engine_cpus},
       {"detector_threshold", a.detector.threshold},
       {"auth",
        !o.keys.empty()}}.dump();
@@ -85,6 +96,9 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--http-threads", s.server.http_threads, "HTTP worker threads")
       ->capture_default_str();
+  cmd->add_option("--engine-cpus", s.engine_cpus,
+                  "CPUs for the model, e.g. 1-7 (--threads defaults to their count); the "
+                  "request threads run on the other CPUs");
   cmd->add_option("--keep-alive-requests", s.server.keep_alive_requests,
                   "requests on one connection before the server closes it")
       ->capture_default_str();

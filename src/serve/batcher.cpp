@@ -1,6 +1,11 @@
 #include "serve/batcher.h"
 
 #include <pthread.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
 
 namespace vitnt::serve {
 
@@ -8,6 +13,19 @@ using Clock = std::chrono::steady_clock;
 
 static double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// Restricts the calling thread to `cpus` (threads it starts later inherit them).
+static void pin_current_thread(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::string names;
+  for (int c : cpus) {
+    if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
+    names += (names.empty() ? "" : ",") + std::to_string(c);
+  }
+  const int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  if (err != 0) throw Error("cannot run a thread on CPUs " + names + ": " + std::strerror(err));
 }
 
 bool same_options(const ScoreOptions& a, const ScoreOptions& b) {
@@ -19,12 +37,13 @@ bool same_options(const ScoreOptions& a, const ScoreOptions& b) {
 }
 
 Batcher::Batcher(ScoreFn score, size_t max_batch, std::chrono::microseconds max_wait,
-                 size_t max_queue, std::function<void(size_t)> on_batch)
+                 size_t max_queue, std::function<void(size_t)> on_batch, std::vector<int> cpus)
     : score_(std::move(score)),
       on_batch_(std::move(on_batch)),
       max_batch_(max_batch < 1 ? 1 : max_batch),
       max_wait_(max_wait),
       max_queue_(max_queue),
+      cpus_(std::move(cpus)),
       engine_([this] { run(); }) {}
 
 Batcher::~Batcher() { stop(); }
@@ -86,6 +105,15 @@ void Batcher::run() {
   // Named so that `top -H` and the load benchmark can tell the model's threads (OpenMP's
   // workers inherit the name) from the request threads.
   pthread_setname_np(pthread_self(), "vitnt-engine");
+  // Before the first batch: OpenMP's workers are started by this thread and inherit its CPUs.
+  // The caller checked them (parse_cpu_list); a refusal now leaves the thread unpinned.
+  if (!cpus_.empty()) {
+    try {
+      pin_current_thread(cpus_);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "vitnt serve: warning: %s\n", e.what());
+    }
+  }
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

@@ -36,8 +36,10 @@ using ScoreFn =
 class Batcher {
  public:
   // `on_batch` (may be empty) is called by the engine thread after every batch with its size.
+  // `cpus` (may be empty): the CPUs the engine thread, and so the OpenMP team it starts, runs
+  // on.
   Batcher(ScoreFn score, size_t max_batch, std::chrono::microseconds max_wait, size_t max_queue,
-          std::function<void(size_t)> on_batch = {});
+          std::function<void(size_t)> on_batch = {}, std::vector<int> cpus = {});
   ~Batcher();  // stop()
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
@@ -81,6 +83,7 @@ class Batcher {
   const size_t max_batch_;
   const std::chrono::microseconds max_wait_;
   const size_t max_queue_;
+  const std::vector<int> cpus_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <string>
@@ -71,6 +72,31 @@ TEST(Batcher, TheEngineThreadIsNamed) {
   ASSERT_TRUE(b.push({crop(1)}, {}, f));
   f[0].get();
   EXPECT_EQ(name, "vitnt-engine");  // what `top -H` and tools/bench/serve_load.sh look for
+}
+
+TEST(Batcher, TheEngineRunsOnItsCpus) {
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+  int last = -1;  // the highest CPU this test may use: not the default of any thread
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &mine)) last = c;
+  ASSERT_GE(last, 0);
+  std::vector<int> seen;
+  Batcher b(
+      [&seen](const std::vector<cv::Mat>& crops, const ScoreOptions&) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        sched_getaffinity(0, sizeof set, &set);
+        for (int c = 0; c < CPU_SETSIZE; ++c)
+          if (CPU_ISSET(c, &set)) seen.push_back(c);
+        return std::vector<FaceScore>(crops.size());
+      },
+      8, std::chrono::microseconds(0), 64, {}, {last});
+  std::vector<std::future<Scored>> f;
+  ASSERT_TRUE(b.push({crop(1)}, {}, f));
+  f[0].get();
+  EXPECT_EQ(seen, std::vector<int>{last});
 }
 
 TEST(Batcher, AbandonedRequestEndsTheWait) {

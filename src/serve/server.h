@@ -27,7 +27,14 @@ struct ServerOptions {
   std::vector<std::string> keys;           // accepted API keys; empty: no authentication
   FaceChoice faces = FaceChoice::Central;  // the default of the faces= parameter
   std::string settings_json = "{}";        // the command line's settings, for GET /v1/model
+  // CPUs for the engine thread and its OpenMP team (parse_cpu_list); the request threads
+  // then run on the others. Empty: all threads share all CPUs.
+  std::vector<int> engine_cpus;
 };
+
+// "0-2,5" -> {0, 1, 2, 5}. Throws Error for bad syntax, a repeated CPU, or a CPU this process
+// may not run on (the message lists those it may).
+std::vector<int> parse_cpu_list(const std::string& text);
 
 // Keys from a file: one per line, blank lines and '#' comments skipped, spaces trimmed.
 std::vector<std::string> read_api_keys(const std::string& path);

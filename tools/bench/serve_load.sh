@@ -13,9 +13,9 @@
 # MODEL: weights, default the bundled model; ARCH: a shipped description for them, e.g.
 # cvlface-vit-b for random ViT-B weights made as in tools/bench/perf_suite.sh; ROUNDS:
 # default 3; CLIENTS: default "1 8 64"; MODES: max-batch:max-wait-ms, default "32:0 32:5 1:0")
-# SPLIT_CORES=1: the model gets core 0 to itself (`--threads 1`; the server's engine thread,
-# named vitnt-engine, is pinned there, and the offline bench runs there), while the request
-# threads and wrk share core 1: the targets on a machine with CPU to spare for the HTTP side.
+# SPLIT_CORES=1: the model gets all CPUs but the last (`vitnt serve --engine-cpus`; the
+# offline bench runs on the same CPUs with as many threads), the request threads and wrk
+# share the last one: the targets on a machine with CPU to spare for the HTTP side.
 set -euo pipefail
 DUR=${1:-10}
 ROUNDS=${ROUNDS:-3}
@@ -25,10 +25,12 @@ MODEL_ARGS=()
 [ -n "${2:-}" ] && MODEL_ARGS+=(--model "$2")
 [ -n "${3:-}" ] && MODEL_ARGS+=(--arch "$3")
 VITNT=${VITNT:-build/vitnt}
-ENGINE_PIN=() SIDE_PIN=()
+ENGINE_PIN=() SIDE_PIN=() SERVE_ARGS=()
 if [ "${SPLIT_CORES:-0}" = 1 ]; then
-  ENGINE_PIN=(taskset -c 0) SIDE_PIN=(taskset -c 1)
-  MODEL_ARGS+=(--threads 1)
+  n=$(nproc)
+  [ "$n" -ge 2 ] || { echo "SPLIT_CORES=1 needs 2 CPUs or more"; exit 1; }
+  ENGINE_PIN=(taskset -c "0-$((n - 2))") SIDE_PIN=(taskset -c "$((n - 1))")
+  MODEL_ARGS+=(--threads "$((n - 1))") SERVE_ARGS=(--engine-cpus "0-$((n - 2))")
 fi
 SHARED=${VITNT_SHARED:-../shared}
 mapfile -t IMAGES < <(find "$SHARED/data/lfw112/images" -name '*.jpg' | sort | sed -n 1,64p)
@@ -52,20 +54,13 @@ for round in $(seq "$ROUNDS"); do
     "| offline img/s at batch 1, 32 just before"
   for mode in $MODES; do
     max_batch=${mode%:*} wait_ms=${mode#*:}
-    "${SIDE_PIN[@]}" "$VITNT" serve "${MODEL_ARGS[@]}" --port 0 --no-detector --max-batch "$max_batch" \
+    "$VITNT" serve "${MODEL_ARGS[@]}" "${SERVE_ARGS[@]}" --port 0 --no-detector \
+      --max-batch "$max_batch" \
       --max-wait-ms "$wait_ms" --queue 1024 > "$tmp/out" 2> "$tmp/err" &
     pid=$!
     for _ in $(seq 600); do grep -q '^listening on' "$tmp/out" && break; sleep 0.1; done
     url=$(sed -n 's/^listening on //p' "$tmp/out")
     [ -n "$url" ] || { cat "$tmp/err"; exit 1; }
-    if [ "${#ENGINE_PIN[@]}" -gt 0 ]; then
-      pinned=0
-      for task in /proc/"$pid"/task/*; do
-        [ "$(cat "$task/comm")" = vitnt-engine ] || continue
-        taskset -pc 0 "${task##*/}" > /dev/null && pinned=$((pinned + 1))
-      done
-      [ "$pinned" -gt 0 ] || { echo "no vitnt-engine thread in server $pid"; exit 1; }
-    fi
     for c in $CLIENTS; do
       t=$((c < 2 ? 1 : 2))
       "${ENGINE_PIN[@]}" "$VITNT" bench "${MODEL_ARGS[@]}" --batch 1 32 > "$tmp/bench"
