@@ -573,7 +573,7 @@ void pin_threads_but_engine(const std::vector<int>& cpus) {
     std::getline(comm, name);
     if (name == "vitnt-engine") continue;
     const pid_t tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
-    if (sched_setaffinity(tid, sizeof set, &set) != 0)
+    if (sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH)  // ESRCH: it ended
       std::fprintf(stderr, "vitnt serve: warning: cannot move thread %d off the engine's CPUs\n",
                    static_cast<int>(tid));
   }
@@ -633,8 +633,8 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
   // With the engine on its own CPUs, every other thread (this one, the request threads that
   // listen starts below and inherit its CPUs, and the thread pools that loading the model
   // and the detector started) takes the rest, so that decoding never preempts a parallel
-  // region of the model (docs/serving.md: 87 % of offline throughput at 64 clients sharing
-  // 2 cores, 93-100 % with a core each). After the warm-up: the engine's team exists then.
+  // region of the model (docs/serving.md: 87-90 % of offline throughput at 64 clients
+  // sharing 2 cores, 96-98 % with a core each). After the warm-up: the engine's team exists.
   if (!o.engine_cpus.empty()) {
     std::vector<int> rest;
     for (int c : allowed_cpus())
