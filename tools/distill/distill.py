@@ -459,6 +459,28 @@ def clean_set(pool_dir, ref):
     return torch.from_numpy(imgs[..., ::-1].copy()), (own * ref).sum(1)
 
 
+def turned_faces(files, manifest, fraction):
+    """Indices into `files` of the `fraction` most turned faces: by |nose-tip offset from the
+    eyes' midpoint| / eye distance, from the detected landmarks in the data set's
+    manifest.tsv (columns path, x1..x5 as in ../shared/data/README.md)."""
+    offset = {}
+    with open(manifest) as f:
+        head = f.readline().rstrip("\n").split("\t")
+        col = {k: head.index(k) for k in ("path", "x1", "x2", "x3")}
+        for line in f:
+            r = line.rstrip("\n").split("\t")
+            x1, x2, x3 = (float(r[col[k]]) for k in ("x1", "x2", "x3"))
+            offset[r[col["path"]]] = abs(x3 - (x1 + x2) / 2) / max(abs(x2 - x1), 1e-3)
+    root = os.path.dirname(manifest)
+    keys = [os.path.relpath(p, root) for p in files]
+    missing = [k for k in keys if k not in offset]
+    if missing:
+        sys.exit(f"{manifest}: no landmarks for {len(missing)} images, e.g. {missing[0]}")
+    turn = np.array([offset[k] for k in keys])
+    n = max(1, int(round(fraction * len(files))))
+    return np.argsort(-turn, kind="stable")[:n]
+
+
 def evaluate(model, val, q_settings):
     """Cosine to the teacher (clean, degraded) and, for the degraded images, the
     Spearman of Q (q_settings) with their utility (teacher cosine to the clean image)."""
@@ -537,6 +559,12 @@ def cmd_train(a):
         sys.exit("--q-clean needs --q-weight (it adds a term to the quality-aware loss)")
     ref = train_references(a.pool, len(images)) if a.q_weight else None
     clean, clean_util = clean_set(a.pool, ref) if a.q_weight and a.q_clean else (None, None)
+    if a.q_clean_turned and clean is None:
+        sys.exit("--q-clean-turned needs --q-weight and --q-clean")
+    n_turned = int(round(a.q_clean_turned * a.q_clean))
+    turned = torch.from_numpy(turned_faces(
+        list_images("train"), os.path.join(SHARED, "data", "fairface112", "manifest.tsv"),
+        0.1)) if n_turned else None
     log_path = os.path.join(a.ckpt, "log.tsv")
     logged = []
     if os.path.exists(log_path):
@@ -566,7 +594,10 @@ def cmd_train(a):
         x = to_input(images[idx])
         t = targets[idx]
         if clean is not None:  # + clean train images, in the same pass, for the Q loss only
-            cidx = torch.randint(0, len(clean), (a.q_clean,), generator=g)
+            cidx = torch.randint(0, len(clean), (a.q_clean - n_turned,), generator=g)
+            if n_turned:  # part of them from the most turned tenth of the faces
+                pick = torch.randint(0, len(turned), (n_turned,), generator=g)
+                cidx = torch.cat([cidx, turned[pick]])
             x = torch.cat([x, to_input(clean[cidx])])
         with torch.cpu.amp.autocast(enabled=a.bf16, dtype=torch.bfloat16):
             if a.q_weight:
@@ -849,6 +880,9 @@ def main():
     q.add_argument("--q-clean", type=int, default=0,
                    help="with --q-weight: also this many clean train images per step, "
                    "ranked by their utility (cosine to their mirror) in a second term")
+    q.add_argument("--q-clean-turned", type=float, default=0.0,
+                   help="with --q-clean: this fraction of the clean images drawn from the "
+                   "most turned tenth of FairFace train (landmarks in its manifest.tsv)")
     q.add_argument("--q-settings", default="2:6:16:attention-last",
                    help="FIRST:LAST:S:AGGREGATION of the Q that loss trains and that "
                    "validation reports (default: v1's chosen settings)")

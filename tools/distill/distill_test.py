@@ -279,7 +279,8 @@ class QualityLossTest(unittest.TestCase):
                 depth=None, heads=None, threads=1, batch=4, lr=1e-4, warmup=1,
                 decay_start=0, decay_end=0, lr_min_ratio=0.02, ema=0.999, rel=1.0,
                 bf16=False, log_every=1, val_every=2, ckpt_minutes=10, max_samples=8,
-                q_weight=0.5, q_clean=0, q_settings="2:6:16:attention-last")
+                q_weight=0.5, q_clean=0, q_clean_turned=0.0,
+                q_settings="2:6:16:attention-last")
             distill.cmd_train(args)
             with open(os.path.join(ck, "log.tsv")) as f:
                 rows = [r.split("\t") for r in f]
@@ -290,10 +291,21 @@ class QualityLossTest(unittest.TestCase):
             with open(os.path.join(ck, "log.tsv")) as f:
                 self.assertEqual([r.split("\t")[0] for r in f], ["0", "2", "4"])
             # the clean-image term: 6 "train images" on disk, their teacher embeddings made
-            files = []
+            files, ff = [], os.path.join(d, "data", "fairface112")
+            os.makedirs(os.path.join(ff, "train"))
+            with open(os.path.join(ff, "manifest.tsv"), "w") as f:
+                f.write("path\tx1\ty1\tx2\ty2\tx3\n")
+                for i in range(6):  # face i's nose i px off the eyes' midpoint
+                    f.write(f"train/{i}.jpg\t40\t50\t80\t50\t{60 + i * (-1) ** i}\n")
             for i in range(6):
-                files.append(os.path.join(d, f"{i}.jpg"))
+                files.append(os.path.join(ff, "train", f"{i}.jpg"))
                 cv2.imwrite(files[-1], face_like(i))
+            manifest = os.path.join(ff, "manifest.tsv")
+            np.testing.assert_array_equal(distill.turned_faces(files, manifest, 0.34), [5, 4])
+            np.testing.assert_array_equal(distill.turned_faces(files[:3], manifest, 0.1), [2])
+            with self.assertRaises(SystemExit) as e:
+                distill.turned_faces(files + [os.path.join(ff, "train", "9.jpg")], manifest, 0.1)
+            self.assertIn("train/9.jpg", str(e.exception))
             own = unit(6)
             distill.save_npz_atomic(os.path.join(pool, "clean_ref.npz"),
                                     teacher=own.astype(np.float16))
@@ -307,10 +319,20 @@ class QualityLossTest(unittest.TestCase):
                                    ref.numpy()).sum(1), atol=1e-6)
                 args.ckpt, args.max_samples, args.q_clean = os.path.join(d, "ck2"), 8, 3
                 distill.cmd_train(args)
+                # and with a third of them from the most turned faces (the manifest above)
+                with mock.patch.object(distill, "SHARED", d), \
+                        mock.patch.object(distill, "turned_faces",
+                                          wraps=distill.turned_faces) as turned:
+                    distill.cmd_train(types.SimpleNamespace(
+                        **dict(vars(args), ckpt=os.path.join(d, "ck4"), q_clean_turned=0.34)))
+                self.assertEqual(turned.call_args.args[1], manifest)
             with open(os.path.join(d, "ck2", "log.tsv")) as f:
                 self.assertEqual([r.split("\t")[0] for r in f], ["0", "2"])
+            with open(os.path.join(d, "ck4", "log.tsv")) as f:
+                self.assertEqual([r.split("\t")[0] for r in f], ["0", "2"])
             # options that cannot work are refused before any training
-            for bad in (dict(q_settings="2:12:16:uniform"), dict(q_weight=0.0, q_clean=3)):
+            for bad in (dict(q_settings="2:12:16:uniform"), dict(q_weight=0.0, q_clean=3),
+                        dict(q_clean=0, q_clean_turned=0.5)):
                 with self.assertRaises(SystemExit, msg=str(bad)):
                     distill.cmd_train(types.SimpleNamespace(
                         **dict(vars(args), ckpt=os.path.join(d, "ck3"), **bad)))
