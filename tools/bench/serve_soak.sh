@@ -4,11 +4,13 @@
 # server's resident memory is sampled every 15 s. At the end: requests by status code from
 # /metrics, and RSS first/last/max. Fails (exit 1) on any 5xx or on RSS growing more than
 # 10 % from the first sample after warm-up to the last.
-# Usage: tools/bench/serve_soak.sh [SECONDS]   (repository root, after building build/vitnt)
+# Usage: tools/bench/serve_soak.sh [SECONDS]   (repository root, after building build/vitnt;
+# SERVE_ARGS: more `vitnt serve` options, e.g. "--engine-cpus 0")
 set -euo pipefail
 DUR=${1:-600}
 VITNT=${VITNT:-build/vitnt}
 SHARED=${VITNT_SHARED:-../shared}
+read -ra EXTRA <<< "${SERVE_ARGS:-}"
 mapfile -t IMAGES < <(find "$SHARED/data/lfw112/images" -name '*.jpg' | sort | sed -n 1,64p)
 [ "${#IMAGES[@]}" -gt 0 ] || { echo "no LFW crops under $SHARED/data/lfw112"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)"; exit 1; }
@@ -17,9 +19,10 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 echo "== machine"
 grep -m1 'model name' /proc/cpuinfo
-echo "cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg); serve options: ${EXTRA[*]}"
 
-"$VITNT" serve --port 0 --no-detector --max-batch 32 --queue 1024 >"$tmp/out" 2>"$tmp/err" &
+"$VITNT" serve --port 0 --no-detector --max-batch 32 --queue 1024 "${EXTRA[@]}" \
+  >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 for _ in $(seq 600); do grep -q '^listening on' "$tmp/out" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$tmp/out")
