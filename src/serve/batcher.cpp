@@ -3,9 +3,9 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <string>
 
 namespace vitnt::serve {
 
@@ -15,17 +15,22 @@ static double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-// Restricts the calling thread to `cpus` (threads it starts later inherit them).
-static void pin_current_thread(const std::vector<int>& cpus) {
+std::vector<int> allowed_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  std::string names;
-  for (int c : cpus) {
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+bool pin_thread(int tid, const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus)
     if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
-    names += (names.empty() ? "" : ",") + std::to_string(c);
-  }
-  const int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-  if (err != 0) throw Error("cannot run a thread on CPUs " + names + ": " + std::strerror(err));
+  return sched_setaffinity(tid, sizeof set, &set) == 0;
 }
 
 bool same_options(const ScoreOptions& a, const ScoreOptions& b) {
@@ -102,18 +107,12 @@ size_t Batcher::depth() const {
 }
 
 void Batcher::run() {
-  // Named so that `top -H` and the load benchmark can tell the model's threads (OpenMP's
-  // workers inherit the name) from the request threads.
-  pthread_setname_np(pthread_self(), "vitnt-engine");
+  pthread_setname_np(pthread_self(), kEngineThreadName);
   // Before the first batch: OpenMP's workers are started by this thread and inherit its CPUs.
   // The caller checked them (parse_cpu_list); a refusal now leaves the thread unpinned.
-  if (!cpus_.empty()) {
-    try {
-      pin_current_thread(cpus_);
-    } catch (const Error& e) {
-      std::fprintf(stderr, "vitnt serve: warning: %s\n", e.what());
-    }
-  }
+  if (!cpus_.empty() && !pin_thread(0, cpus_))
+    std::fprintf(stderr, "vitnt serve: warning: the engine thread stays off its CPUs: %s\n",
+                 std::strerror(errno));
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

@@ -95,4 +95,13 @@ class Batcher {
 // Crops may share a batch only when they are scored with the same options.
 bool same_options(const ScoreOptions& a, const ScoreOptions& b);
 
+// The engine thread's name; its OpenMP workers inherit it, so `top -H`, the server's
+// --engine-cpus placement and the load benchmark tell the model's threads by it.
+inline constexpr char kEngineThreadName[] = "vitnt-engine";
+// The CPUs this thread may run on.
+std::vector<int> allowed_cpus();
+// Restricts thread `tid` (0: the calling thread; threads it starts later inherit it) to
+// `cpus`; false with errno set when the kernel refuses.
+bool pin_thread(int tid, const std::vector<int>& cpus);
+
 }  // namespace vitnt::serve

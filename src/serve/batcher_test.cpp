@@ -71,7 +71,8 @@ TEST(Batcher, TheEngineThreadIsNamed) {
   std::vector<std::future<Scored>> f;
   ASSERT_TRUE(b.push({crop(1)}, {}, f));
   f[0].get();
-  EXPECT_EQ(name, "vitnt-engine");  // what `top -H` and tools/bench/serve_load.sh look for
+  EXPECT_EQ(name,
+            std::string("vitnt-engine"));  // what `top -H` and tools/bench/serve_load.sh look for
 }
 
 TEST(Batcher, TheEngineRunsOnItsCpus) {
@@ -79,9 +80,11 @@ TEST(Batcher, TheEngineRunsOnItsCpus) {
   CPU_ZERO(&mine);
   ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
   int last = -1;  // the highest CPU this test may use: not the default of any thread
+  int count = 0;
   for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &mine)) last = c;
+    if (CPU_ISSET(c, &mine)) last = c, ++count;
   ASSERT_GE(last, 0);
+  if (count < 2) GTEST_SKIP() << "one CPU: every thread runs there, pinned or not";
   std::vector<int> seen;
   Batcher b(
       [&seen](const std::vector<cv::Mat>& crops, const ScoreOptions&) {

@@ -1,7 +1,6 @@
 #include "serve/server.h"
 
 #include <httplib.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -551,31 +550,17 @@ void send_json(httplib::Response& res, int status, const json& body) {
 }  // namespace
 
 namespace {
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  return cpus;
-}
-
-// Moves every thread of this process except the engine's (named vitnt-engine by the
-// Batcher; its OpenMP workers inherit the name) to `cpus`.
+// Moves every thread of this process except the engine's (kEngineThreadName) to `cpus`.
 void pin_threads_but_engine(const std::vector<int>& cpus) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int c : cpus) CPU_SET(c, &set);
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream comm(task.path() / "comm");
     std::string name;
     std::getline(comm, name);
-    if (name == "vitnt-engine") continue;
-    const pid_t tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
-    if (sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH)  // ESRCH: it ended
+    if (name == kEngineThreadName) continue;
+    const int tid = std::stoi(task.path().filename().string());
+    if (!pin_thread(tid, cpus) && errno != ESRCH)  // ESRCH: it ended
       std::fprintf(stderr, "vitnt serve: warning: cannot move thread %d off the engine's CPUs\n",
-                   static_cast<int>(tid));
+                   tid);
   }
 }
 }  // namespace
@@ -640,7 +625,12 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
     for (int c : allowed_cpus())
       if (std::find(o.engine_cpus.begin(), o.engine_cpus.end(), c) == o.engine_cpus.end())
         rest.push_back(c);
-    if (!rest.empty()) pin_threads_but_engine(rest);
+    if (rest.empty())
+      std::fprintf(stderr,
+                   "vitnt serve: warning: --engine-cpus lists every CPU: the request threads "
+                   "share them with the model\n");
+    else
+      pin_threads_but_engine(rest);
   }
   httplib::Server svr;
   const int threads = o.http_threads;
