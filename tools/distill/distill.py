@@ -466,6 +466,9 @@ def turned_faces(files, manifest, fraction):
     offset = {}
     with open(manifest) as f:
         head = f.readline().rstrip("\n").split("\t")
+        lacking = [k for k in ("path", "x1", "x2", "x3") if k not in head]
+        if lacking:
+            sys.exit(f"{manifest}: no column {', '.join(lacking)} (the landmarks' columns)")
         col = {k: head.index(k) for k in ("path", "x1", "x2", "x3")}
         for line in f:
             r = line.rstrip("\n").split("\t")
@@ -557,10 +560,12 @@ def cmd_train(a):
                  f"{student['depth']} blocks")
     if a.q_clean and not a.q_weight:
         sys.exit("--q-clean needs --q-weight (it adds a term to the quality-aware loss)")
+    if a.q_clean_turned and not (a.q_weight and a.q_clean):
+        sys.exit("--q-clean-turned needs --q-weight and --q-clean")
+    if not 0 <= a.q_clean_turned <= 1:
+        sys.exit(f"--q-clean-turned {a.q_clean_turned}: a fraction of the clean images, 0..1")
     ref = train_references(a.pool, len(images)) if a.q_weight else None
     clean, clean_util = clean_set(a.pool, ref) if a.q_weight and a.q_clean else (None, None)
-    if a.q_clean_turned and clean is None:
-        sys.exit("--q-clean-turned needs --q-weight and --q-clean")
     n_turned = int(round(a.q_clean_turned * a.q_clean))
     turned = torch.from_numpy(turned_faces(
         list_images("train"), os.path.join(SHARED, "data", "fairface112", "manifest.tsv"),

@@ -306,6 +306,12 @@ class QualityLossTest(unittest.TestCase):
             with self.assertRaises(SystemExit) as e:
                 distill.turned_faces(files + [os.path.join(ff, "train", "9.jpg")], manifest, 0.1)
             self.assertIn("train/9.jpg", str(e.exception))
+            bad_manifest = os.path.join(d, "no_landmarks.tsv")
+            with open(bad_manifest, "w") as f:
+                f.write("path\tidentity\n")
+            with self.assertRaises(SystemExit) as e:
+                distill.turned_faces(files, bad_manifest, 0.1)
+            self.assertIn("no_landmarks.tsv: no column x1, x2, x3", str(e.exception))
             own = unit(6)
             distill.save_npz_atomic(os.path.join(pool, "clean_ref.npz"),
                                     teacher=own.astype(np.float16))
@@ -332,10 +338,11 @@ class QualityLossTest(unittest.TestCase):
                 self.assertEqual([r.split("\t")[0] for r in f], ["0", "2"])
             # options that cannot work are refused before any training
             for bad in (dict(q_settings="2:12:16:uniform"), dict(q_weight=0.0, q_clean=3),
-                        dict(q_clean=0, q_clean_turned=0.5)):
-                with self.assertRaises(SystemExit, msg=str(bad)):
+                        dict(q_clean=0, q_clean_turned=0.5), dict(q_clean=3, q_clean_turned=1.5)):
+                with self.assertRaises(SystemExit, msg=str(bad)) as e:
                     distill.cmd_train(types.SimpleNamespace(
                         **dict(vars(args), ckpt=os.path.join(d, "ck3"), **bad)))
+                self.assertTrue(str(e.exception).startswith("--q"), str(e.exception))
             # references that do not fit the pool's shards are refused, naming the file
             distill.save_npz_atomic(os.path.join(pool, "ref.npz"),
                                     teacher=unit(5).astype(np.float16))
