@@ -374,6 +374,8 @@ PYBIND11_MODULE(_vitnt, m) {
   m.doc() = "ViTNT-FIQA face image quality (C++ core). Use the `vitnt` package.";
   // vitnt.Error(RuntimeError) carries the C++ message (file, tensor, problem).
   py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+  // what this CPU cannot run (bf16 without AVX512-BF16 / AMX): a bad argument here
+  py::register_exception<UnsupportedError>(m, "UnsupportedError", PyExc_ValueError);
 
   py::class_<Scores>(m, "Scores", R"(Result of Model.score; row i is input i.
 
@@ -409,7 +411,8 @@ threads: CPU threads per score() call (default: all cores)
 precision: 'fp32' (exact, the default) or 'bf16' (AVX512-BF16 GEMMs, ~1.8x faster;
          scores within ~1e-4 of fp32, see docs/performance.md)
 
-Raises vitnt.Error naming the file and the problem (missing file, shape mismatch...).)")
+Raises vitnt.Error naming the file and the problem (missing file, shape mismatch...);
+vitnt.UnsupportedError (a ValueError) for bf16 on a CPU without AVX512-BF16 or AMX.)")
       .def(py::init([](const py::object& path, const py::object& config,
                        std::optional<std::string> arch, std::optional<int> threads,
                        const std::string& precision) {

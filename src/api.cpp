@@ -6,6 +6,8 @@
 #include <cstdlib>
 
 #include "io/safetensors.h"
+#include "model/cpu.h"
+#include "model/kernels.h"
 #include "model/vit.h"
 #include "quality/vitnt_score.h"
 #include "vitnt/vitnt.h"
@@ -62,6 +64,9 @@ Model::~Model() = default;
 
 Model Model::load(const std::string& weights_path, std::optional<ModelConfig> config,
                   const LoadOptions& options) {
+  // what cannot run on this CPU is refused here, before any weight is read
+  model::require_precision(options.precision);
+  model::row_kernel_level();
   auto file_ptr = std::make_shared<const io::SafeTensorsFile>(weights_path);
   const io::SafeTensorsFile& file = *file_ptr;
   ModelConfig c = config ? *config : resolve_config(file);

@@ -459,4 +459,12 @@ p = subprocess.run([VITNT, "serve", "--host", "0.0.0.0", "--port", "0"], capture
 if p.returncode != 1 or "api-key-file" not in p.stderr:
     fail(f"non-loopback host without key: rc {p.returncode}, {p.stderr!r}")
 print("ok: non-loopback --host without --api-key-file exits 1")
+
+# 12. bf16 where oneDNN cannot run it (forced with ONEDNN_MAX_CPU_ISA, any CPU): the server
+# refuses at start, exit 1, naming the missing feature and fp32
+p = subprocess.run([VITNT, "serve", "--port", "0", "--precision", "bf16"], capture_output=True,
+                   text=True, timeout=60, env=dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2"))
+if p.returncode != 1 or "AVX512-BF16" not in p.stderr or "fp32" not in p.stderr:
+    fail(f"bf16 under ONEDNN_MAX_CPU_ISA=AVX2: rc {p.returncode}, {p.stderr!r}")
+print("ok: serve --precision bf16 without CPU support exits 1:", p.stderr.strip()[:100])
 print("all serve tests passed")

@@ -23,6 +23,11 @@ namespace vitnt {
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// What this CPU cannot run (bf16 without AVX512-BF16 / AMX): the message names the
+// missing CPU feature and the alternative.
+struct UnsupportedError : Error {
+  using Error::Error;
+};
 
 enum class ChannelOrder { RGB, BGR };
 enum class Aggregation { AttentionLast, AttentionAll, Uniform };

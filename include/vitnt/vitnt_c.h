@@ -38,10 +38,12 @@ extern "C" {
 
 typedef enum vitnt_status {
   VITNT_OK = 0,
-  VITNT_ERR_ARGUMENT = -1, /* a NULL handle, an index out of range, a bad option value */
-  VITNT_ERR_IMAGE = -2,    /* an image that cannot be read or decoded, or of the wrong size */
-  VITNT_ERR_MODEL = -3,    /* a model or detector file that cannot be loaded */
-  VITNT_ERR_INTERNAL = -4  /* anything else (out of memory, ...) */
+  VITNT_ERR_ARGUMENT = -1,   /* a NULL handle, an index out of range, a bad option value */
+  VITNT_ERR_IMAGE = -2,      /* an image that cannot be read or decoded, or of the wrong size */
+  VITNT_ERR_MODEL = -3,      /* a model or detector file that cannot be loaded */
+  VITNT_ERR_INTERNAL = -4,   /* anything else (out of memory, ...) */
+  VITNT_ERR_UNSUPPORTED = -5 /* this CPU cannot run what was asked (bf16 without AVX512-BF16 or
+                                AMX); vitnt_last_error() names the missing feature */
 } vitnt_status;
 
 /* "0.1.0": the library's version. */

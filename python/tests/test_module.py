@@ -124,13 +124,28 @@ check(one.quality[0] == a.quality[5] and one.embedding is None and one.patch_map
       "batch of one / threads=1 differs")
 check(len(model.score(rgb[:0])) == 0 and len(model.score([])) == 0, "empty inputs")
 
-# bf16 (AVX512-BF16 GEMMs): the CLI's --precision bf16, close to fp32
-ref_b = cli(["--precision", "bf16", "@" + os.path.join(WORK, "list.txt")],
-            os.path.join(WORK, "ref_bf16.csv"))
-bq = vitnt.Model(MODEL, threads=2, precision="bf16").score(paths).quality
-check(np.array_equal(bq, np.array([ref_b[p][0] for p in paths], np.float32)),
-      "bf16: differs from the CLI's --precision bf16")
-check(0 < np.abs(bq - ref_q).max() < 1e-3, f"bf16 vs fp32: max |dQ| {np.abs(bq - ref_q).max()}")
+# bf16 (AVX512-BF16 GEMMs): the CLI's --precision bf16, close to fp32, where the CPU has
+# it; refused with a ValueError naming the missing feature where it has not; and refused
+# on any CPU once oneDNN is capped at AVX2 (a fresh interpreter: oneDNN reads the cap once)
+import json  # noqa: E402
+cpu = json.loads(subprocess.run([VITNT, "info", "--json"], check=True, capture_output=True,
+                                text=True).stdout)["cpu"]
+if cpu["bf16"].startswith("native"):
+    ref_b = cli(["--precision", "bf16", "@" + os.path.join(WORK, "list.txt")],
+                os.path.join(WORK, "ref_bf16.csv"))
+    bq = vitnt.Model(MODEL, threads=2, precision="bf16").score(paths).quality
+    check(np.array_equal(bq, np.array([ref_b[p][0] for p in paths], np.float32)),
+          "bf16: differs from the CLI's --precision bf16")
+    check(0 < np.abs(bq - ref_q).max() < 1e-3,
+          f"bf16 vs fp32: max |dQ| {np.abs(bq - ref_q).max()}")
+else:
+    raises(ValueError, r"AVX512-BF16.*fp32", lambda: vitnt.Model(MODEL, precision="bf16"))
+capped = subprocess.run(
+    [sys.executable, "-c", "import sys, vitnt\ntry:\n  vitnt.Model(sys.argv[1], precision='bf16')\n"
+     "except vitnt.UnsupportedError as e:\n  print('refused:', e); sys.exit(0)\nsys.exit(1)",
+     MODEL], env=dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2"), capture_output=True, text=True)
+check(capped.returncode == 0 and "AVX512-BF16" in capped.stdout and issubclass(
+    vitnt.UnsupportedError, ValueError), f"bf16 under ONEDNN_MAX_CPU_ISA=AVX2: {capped}")
 raises(ValueError, r"precision must be 'fp32' or 'bf16'",
        lambda: vitnt.Model(MODEL, precision="int8"))
 

@@ -14,9 +14,10 @@ Scoring many files on a Dask cluster: `vitnt.dask.score_files` or
 `python3 -m vitnt.dask --help`.
 """
 
-from ._vitnt import (Error, FaceDetector, Model, Scores, best_frames, builtin_arch,
-                     builtin_arch_names, expand_inputs, region_names)
+from ._vitnt import (Error, FaceDetector, Model, Scores, UnsupportedError, best_frames,
+                     builtin_arch, builtin_arch_names, expand_inputs, region_names)
 
 __version__ = "0.1.0"
-__all__ = ["Error", "FaceDetector", "Model", "Scores", "best_frames", "builtin_arch",
+__all__ = ["Error", "FaceDetector", "Model", "Scores", "UnsupportedError", "best_frames",
+           "builtin_arch",
            "builtin_arch_names", "expand_inputs", "region_names"]

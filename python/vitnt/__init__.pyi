@@ -12,6 +12,9 @@ StrPath = Union[str, os.PathLike[str]]
 class Error(RuntimeError):
     """A failure of the C++ core; the message names the file/tensor and the problem."""
 
+class UnsupportedError(ValueError):
+    """What this CPU cannot run (bf16 without AVX512-BF16 or AMX); names the missing feature."""
+
 class Scores:
     """Result of Model.score; row i is input i."""
 

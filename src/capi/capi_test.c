@@ -118,7 +118,28 @@ static void* score_job(void* arg) {
   return NULL;
 }
 
+/* bf16 either loads (a CPU with AVX512-BF16 or AMX) or is refused with
+   VITNT_ERR_UNSUPPORTED naming the missing feature; `must_refuse`: the caller capped
+   oneDNN below bf16 (ONEDNN_MAX_CPU_ISA=AVX2), so it has to be refused. */
+static void check_bf16(const char* model_path, int must_refuse) {
+  vitnt_model_options mo;
+  vitnt_model_options_init(&mo);
+  mo.precision = "bf16";
+  vitnt_model* m = vitnt_model_load(model_path, NULL, &mo);
+  if (m) {
+    CHECK(!must_refuse, "bf16 loaded although oneDNN cannot run it");
+    vitnt_model_free(m);
+    return;
+  }
+  check_error("vitnt_model_load(bf16)", VITNT_ERR_UNSUPPORTED, "AVX512-BF16");
+  CHECK(strstr(vitnt_last_error(), "fp32") != NULL, "no fp32 alternative named");
+}
+
 int main(int argc, char** argv) {
+  if (argc == 3 && strcmp(argv[1], "--bf16-refused") == 0) {
+    check_bf16(argv[2], 1);
+    return failures ? 1 : 0;
+  }
   if (argc != 9) {
     fprintf(stderr,
             "usage: capi_test MODEL DETECTOR CROPS.txt RAW.txt PHOTOS.txt GROUP NOFACE "
@@ -143,6 +164,8 @@ int main(int argc, char** argv) {
   check_error("vitnt_model_load(json)", VITNT_ERR_MODEL, "description_json");
   CHECK(vitnt_detector_load("/nonexistent/yunet.onnx", 0.5f) == NULL, "missing detector");
   check_error("vitnt_detector_load(missing)", VITNT_ERR_MODEL, "/nonexistent/yunet.onnx");
+
+  check_bf16(model_path, 0);
 
   mo.precision = "fp32";
   mo.threads = 2;

@@ -76,6 +76,10 @@ grep -q "libvitnt.so.0 => $P/lib/libvitnt.so.0" ldd.txt || fail "capi_test does 
 LD_LIBRARY_PATH=$P/lib ./capi_test "$MODEL" "$DET" crops.txt raw.txt photos.txt "$RAW/other/group1.jpg" \
   "$RAW/other/coffee.png" out > capi_test.log 2>&1 || { cat capi_test.log; fail "capi_test"; }
 grep '^expected error' capi_test.log
+# bf16 where oneDNN cannot run it (forced here with ONEDNN_MAX_CPU_ISA, whatever the CPU)
+ONEDNN_MAX_CPU_ISA=AVX2 LD_LIBRARY_PATH=$P/lib ./capi_test --bf16-refused "$MODEL" > bf16.log 2>&1 ||
+  { cat bf16.log; fail "bf16 on AVX2: not refused with VITNT_ERR_UNSUPPORTED"; }
+cat bf16.log
 
 # 4. the same numbers as the CLI, bit for bit as printed (%.9g)
 same() {  # same CLI_CSV C_CSV WHAT

@@ -56,6 +56,9 @@ T guard(int error_status, T on_error, F&& f) {
   } catch (const Failure& e) {
     t_status = e.status;
     t_error = e.what();
+  } catch (const vitnt::UnsupportedError& e) {
+    t_status = VITNT_ERR_UNSUPPORTED;
+    t_error = e.what();
   } catch (const vitnt::Error& e) {
     t_status = error_status;
     t_error = e.what();

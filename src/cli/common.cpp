@@ -9,6 +9,8 @@
 
 #include "cli/commands.h"
 #include "io/file_util.h"
+#include "model/cpu.h"
+#include "model/kernels.h"
 
 namespace fs = std::filesystem;
 
@@ -171,11 +173,22 @@ size_t resume_index(const std::vector<std::string>& inputs, const std::string& k
 }
 
 nlohmann::json cpu_features() {
-  __builtin_cpu_init();
-  return {{"avx2", static_cast<bool>(__builtin_cpu_supports("avx2"))},
-          {"avx512f", static_cast<bool>(__builtin_cpu_supports("avx512f"))},
-          {"avx512bf16", static_cast<bool>(__builtin_cpu_supports("avx512bf16"))},
-          {"avx512vnni", static_cast<bool>(__builtin_cpu_supports("avx512vnni"))}};
+  const model::CpuInfo& c = model::cpu_info();
+  const std::string bf16 = model::bf16_unavailable_reason();
+  return {{"model_name", c.model_name},
+          {"family", c.family},
+          {"model", c.model},
+          {"flags",
+           {{"avx2", c.avx2},
+            {"fma", c.fma},
+            {"avx512f", c.avx512f},
+            {"avx512_bf16", c.avx512_bf16},
+            {"avx512_vnni", c.avx512_vnni},
+            {"amx_bf16", c.amx_bf16}}},
+          {"onednn_isa", c.onednn_isa},
+          {"onednn_isa_capped", c.onednn_isa_capped},
+          {"row_kernels", model::row_kernel_level()},
+          {"bf16", bf16.empty() ? "native (oneDNN " + c.onednn_isa + ")" : "refused: " + bf16}};
 }
 
 }  // namespace vitnt::cli

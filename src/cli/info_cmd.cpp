@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "io/file_util.h"
+#include "model/cpu.h"
 #include "model/linear.h"
 
 namespace vitnt::cli {
@@ -40,10 +41,16 @@ int run_info(const ModelArgs& m, bool json_out, bool print_config) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::cout << "vitnt " << VITNT_VERSION << "\ncpu: ";
-  for (auto& [k, v] : j["cpu"].items())
-    std::cout << k << "=" << (v.get<bool>() ? "yes" : "no") << " ";
-  std::cout << "\nshipped model descriptions (--arch):";
+  const nlohmann::json& cpu = j["cpu"];
+  std::cout << "vitnt " << VITNT_VERSION << "\ncpu: " << cpu["model_name"].get<std::string>()
+            << " (family " << cpu["family"] << " model " << cpu["model"] << ")\nflags:";
+  for (auto& [k, v] : cpu["flags"].items())
+    std::cout << " " << k << "=" << (v.get<bool>() ? "yes" : "no");
+  std::cout << "\noneDNN dispatches to: " << cpu["onednn_isa"].get<std::string>()
+            << (cpu["onednn_isa_capped"].get<bool>() ? " (capped by ONEDNN_MAX_CPU_ISA)" : "")
+            << "\nrow kernels: " << cpu["row_kernels"].get<std::string>()
+            << "\nbf16: " << cpu["bf16"].get<std::string>()
+            << "\nshipped model descriptions (--arch):";
   for (const auto& n : builtin_arch_names()) std::cout << " " << n;
   std::cout << "\n";
   if (j.contains("model"))
@@ -64,17 +71,15 @@ struct BenchArgs {
 
 // The figures' context: CPU model and the GEMM peak measured now, in this run.
 nlohmann::json machine_context(int threads, bool measure) {
-  nlohmann::json j = {{"cpu_model", "unknown"}, {"cpu", cpu_features()}};
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line) && !line.empty();)  // the first CPU
-    if (line.rfind("model name", 0) == 0)
-      j["cpu_model"] = line.substr(line.find(':') + 2);
-    else if (line.rfind("cpu family", 0) == 0)
-      j["cpu_family"] = std::stoi(line.substr(line.find(':') + 2));
+  const nlohmann::json cpu = cpu_features();
+  nlohmann::json j = {{"cpu_model", cpu["model_name"]},
+                      {"cpu_family", cpu["family"]},
+                      {"cpu_model_number", cpu["model"]},
+                      {"cpu", cpu}};
   if (!measure) return j;
   if (threads > 0) omp_set_num_threads(threads);
   j["matmul_6272x512x1536_gflops"] = {{"fp32", model::matmul_peak_gflops(Precision::F32)}};
-  if (j["cpu"]["avx512bf16"].get<bool>())
+  if (model::bf16_unavailable_reason().empty())
     j["matmul_6272x512x1536_gflops"]["bf16"] = model::matmul_peak_gflops(Precision::BF16);
   return j;
 }
@@ -89,8 +94,11 @@ int run_bench(const BenchArgs& a) {
   Model model = load_model(a.model);
   const double load_s = seconds_since(t_load);
   const nlohmann::json machine = machine_context(a.model.threads, a.matmul_peak);
-  std::printf("cpu: %s (family %d)\n", machine["cpu_model"].get<std::string>().c_str(),
-              machine.value("cpu_family", 0));
+  std::printf("cpu: %s (family %d model %d; oneDNN %s, row kernels %s)\n",
+              machine["cpu_model"].get<std::string>().c_str(), machine.value("cpu_family", 0),
+              machine.value("cpu_model_number", 0),
+              machine["cpu"]["onednn_isa"].get<std::string>().c_str(),
+              machine["cpu"]["row_kernels"].get<std::string>().c_str());
   if (a.matmul_peak)
     for (auto& [prec, g] : machine["matmul_6272x512x1536_gflops"].items())
       std::printf("oneDNN matmul 6272x512x1536 %s: %.0f GFLOP/s (measured now)\n", prec.c_str(),

@@ -2,66 +2,102 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <string>
 
-// Each kernel is compiled for AVX-512, AVX2 and baseline x86-64; the loader picks the
-// best the CPU has (GCC function multi-versioning), so a portable build is fast too.
+#include "vitnt/vitnt.h"
+
+// Each kernel is compiled for x86-64-v4 (AVX-512), x86-64-v3 (AVX2 + FMA) and the
+// baseline, and one level is chosen once per process: the best the CPU has, or the one
+// VITNT_KERNEL_ISA names (tests force every level; a level's vector width fixes its
+// reduction order, so results are exact within a level, not across levels).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(VITNT_NO_CLONES)
-#define VITNT_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VITNT_KERNEL
+#define VITNT_KERNEL_LEVELS 1
 #endif
 
 namespace vitnt::model {
 
-VITNT_KERNEL void to_bf16_row(const float* x, uint16_t* y, int n) {
-#pragma omp simd
-  for (int j = 0; j < n; ++j) y[j] = to_bf16(x[j]);
-}
+namespace baseline {
+#include "model/kernels_impl.inc"
+}  // namespace baseline
 
-VITNT_KERNEL void softmax_row(float* r, int n) {
-  float mx = -std::numeric_limits<float>::infinity();
-#pragma omp simd reduction(max : mx)
-  for (int j = 0; j < n; ++j) mx = r[j] > mx ? r[j] : mx;
-  float sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int j = 0; j < n; ++j) {
-    r[j] = exp_nonpositive(r[j] - mx);
-    sum += r[j];
+#ifdef VITNT_KERNEL_LEVELS
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+namespace v3 {
+#include "model/kernels_impl.inc"
+}  // namespace v3
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+namespace v4 {
+#include "model/kernels_impl.inc"
+}  // namespace v4
+#pragma GCC pop_options
+#endif
+
+namespace {
+
+struct RowKernels {
+  const char* level;
+  void (*to_bf16_row)(const float*, uint16_t*, int);
+  void (*softmax_row)(float*, int);
+  void (*layer_norm_row)(const float*, float*, int, const float*, const float*);
+  void (*l2_normalize_row)(float*, int);
+  double (*distance)(const float*, const float*, int);
+};
+
+#define VITNT_LEVEL(ns, name)                                                                      \
+  RowKernels {                                                                                     \
+    name, ns::to_bf16_row, ns::softmax_row, ns::layer_norm_row, ns::l2_normalize_row, ns::distance \
   }
-  const float inv = 1.0f / sum;
-#pragma omp simd
-  for (int j = 0; j < n; ++j) r[j] *= inv;
+
+bool cpu_has(const std::string& level) {
+#ifdef VITNT_KERNEL_LEVELS
+  __builtin_cpu_init();
+  if (level == "avx512")
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512cd");
+  if (level == "avx2")
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("bmi2");
+#endif
+  return level == "baseline";
 }
 
-VITNT_KERNEL void layer_norm_row(const float* x, float* y, int d, const float* gamma,
-                                 const float* beta) {
-  float mean = 0;
-#pragma omp simd reduction(+ : mean)
-  for (int i = 0; i < d; ++i) mean += x[i];
-  mean /= d;
-  float var = 0;
-#pragma omp simd reduction(+ : var)
-  for (int i = 0; i < d; ++i) var += (x[i] - mean) * (x[i] - mean);
-  const float inv = 1.0f / std::sqrt(var / d + 1e-5f);
-#pragma omp simd
-  for (int i = 0; i < d; ++i) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
+RowKernels pick() {
+  const char* forced = std::getenv("VITNT_KERNEL_ISA");
+  std::string want = forced && *forced ? forced : "";
+  if (!want.empty() && want != "avx512" && want != "avx2" && want != "baseline")
+    throw Error("VITNT_KERNEL_ISA=" + want + ": expected avx512, avx2 or baseline");
+  if (!want.empty() && !cpu_has(want))
+    throw Error("VITNT_KERNEL_ISA=" + want + ": this CPU (or this build) has no " + want +
+                " kernels");
+#ifdef VITNT_KERNEL_LEVELS
+  if (want == "avx512" || (want.empty() && cpu_has("avx512"))) return VITNT_LEVEL(v4, "avx512");
+  if (want == "avx2" || (want.empty() && cpu_has("avx2"))) return VITNT_LEVEL(v3, "avx2");
+#endif
+  return VITNT_LEVEL(baseline, "baseline");
 }
 
-VITNT_KERNEL void l2_normalize_row(float* x, int d) {
-  double sq = 0;
-#pragma omp simd reduction(+ : sq)
-  for (int j = 0; j < d; ++j) sq += static_cast<double>(x[j]) * x[j];
-  const float inv = static_cast<float>(1.0 / std::max(std::sqrt(sq), 1e-12));
-#pragma omp simd
-  for (int j = 0; j < d; ++j) x[j] *= inv;
+const RowKernels& kernels() {
+  static const RowKernels k = pick();
+  return k;
 }
 
-VITNT_KERNEL double distance(const float* a, const float* b, int d) {
-  double d2 = 0;
-#pragma omp simd reduction(+ : d2)
-  for (int j = 0; j < d; ++j) d2 += static_cast<double>(a[j] - b[j]) * (a[j] - b[j]);
-  return std::sqrt(d2);
+}  // namespace
+
+const char* row_kernel_level() { return kernels().level; }
+
+void to_bf16_row(const float* x, uint16_t* y, int n) { kernels().to_bf16_row(x, y, n); }
+void softmax_row(float* r, int n) { kernels().softmax_row(r, n); }
+void layer_norm_row(const float* x, float* y, int d, const float* gamma, const float* beta) {
+  kernels().layer_norm_row(x, y, d, gamma, beta);
 }
+void l2_normalize_row(float* x, int d) { kernels().l2_normalize_row(x, d); }
+double distance(const float* a, const float* b, int d) { return kernels().distance(a, b, d); }
 
 }  // namespace vitnt::model

@@ -1,6 +1,6 @@
 // Row kernels of the forward pass that are not GEMMs: plain loops the compiler
 // vectorises (kernels.cpp builds them for AVX-512, AVX2 and baseline x86-64 and picks one
-// at load time), each row reduced in a fixed order so a result never depends on the
+// per process), each row reduced in a fixed order so a result never depends on the
 // batch size or the thread count.
 #pragma once
 
@@ -39,6 +39,10 @@ inline uint16_t to_bf16(float x) {
   return static_cast<uint16_t>(nan ? (b >> 16) | 0x40 : rounded);
 }
 void to_bf16_row(const float* x, uint16_t* y, int n);
+
+// The level the row kernels run at here: "avx512", "avx2" or "baseline" (the best the
+// CPU has, or VITNT_KERNEL_ISA's; an unknown or unsupported VITNT_KERNEL_ISA throws Error).
+const char* row_kernel_level();
 
 // In place: r[j] = e^(r[j] - max) / sum.
 void softmax_row(float* r, int n);

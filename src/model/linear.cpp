@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "model/cpu.h"
+
 namespace vitnt::model {
 
 using dt = dnnl::memory::data_type;
@@ -24,6 +26,30 @@ dnnl::memory thread_scratchpad(const dnnl::memory::desc& scratchpad_desc) {
   static thread_local std::vector<uint8_t> buffer;
   if (buffer.size() < scratchpad_desc.get_size()) buffer.resize(scratchpad_desc.get_size());
   return dnnl::memory(scratchpad_desc, cpu_engine(), buffer.data());
+}
+
+namespace {
+std::string desc_str(const dnnl::memory::desc& m) {
+  std::string s;
+  for (auto d : m.dims()) s += (s.empty() ? "" : "x") + std::to_string(d);
+  return s + (m.data_type() == dt::bf16 ? " bf16" : m.data_type() == dt::f32 ? " f32" : " ?");
+}
+}  // namespace
+
+dnnl::matmul::primitive_desc make_matmul(const dnnl::matmul::desc& d,
+                                         const dnnl::primitive_attr& attr,
+                                         const std::string& what) {
+  try {
+    return dnnl::matmul::primitive_desc(d, attr, cpu_engine());
+  } catch (const dnnl::error& e) {
+    const dnnl::memory::desc src(d.data.src_desc), w(d.data.weights_desc);
+    std::string msg = "oneDNN has no kernel for the " + what + " matmul (" + desc_str(src) + " x " +
+                      desc_str(w) + ") on this CPU (" + cpu_info().model_name + ", oneDNN ISA " +
+                      cpu_info().onednn_isa + "): " + e.what();
+    if (src.data_type() == dt::bf16 && !bf16_unavailable_reason().empty())
+      throw UnsupportedError(bf16_unavailable_reason());
+    throw Error(msg);
+  }
 }
 
 PackedLinear::PackedLinear(io::WeightSource w, const std::vector<float>& bias, int in, int out,
@@ -51,7 +77,7 @@ const PackedLinear::Entry& PackedLinear::entry(int rows, Epilogue e, bool bf16_o
   const bool with_bias = e != Epilogue::None && bias_;
   auto d = with_bias ? dnnl::matmul::desc(src, wany, bias_.get_desc(), dst)
                      : dnnl::matmul::desc(src, wany, dst);
-  dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
+  const dnnl::matmul::primitive_desc pd = make_matmul(d, attr, "linear layer");
   Entry en{dnnl::matmul(pd), src, dst, pd.scratchpad_desc(), {}};
   // weights packed once per layout the primitives ask for
   for (auto& [desc, mem] : packed_)
@@ -70,18 +96,25 @@ const PackedLinear::Entry& PackedLinear::entry(int rows, Epilogue e, bool bf16_o
   return cache_.emplace(Key{rows, e, bf16_out}, std::move(en)).first->second;
 }
 
-void PackedLinear::run(const void* x, int rows, void* y, Epilogue e, bool bf16_out) const {
-  const Entry& en = entry(rows, e, bf16_out);
-  dnnl::memory src(en.src, cpu_engine(), const_cast<void*>(x));
-  dnnl::memory dst(en.dst, cpu_engine(), y);
-  std::unordered_map<int, dnnl::memory> args = {
-      {DNNL_ARG_SRC, src},
-      {DNNL_ARG_WEIGHTS, en.weights},
-      {DNNL_ARG_DST, dst},
-      {DNNL_ARG_SCRATCHPAD, thread_scratchpad(en.scratchpad)}};
-  if (e != Epilogue::None && bias_) args[DNNL_ARG_BIAS] = bias_;
+void PackedLinear::run(const void* x, int rows, void* y, Epilogue e, bool bf16_out,
+                       int call_rows) const {
+  if (call_rows <= 0) call_rows = rows;
+  if (rows % call_rows != 0) throw Error("PackedLinear::run: rows not a multiple of call_rows");
+  const Entry& en = entry(call_rows, e, bf16_out);
+  const size_t in_size = precision_ == Precision::BF16 ? 2 : 4, out_size = bf16_out ? 2 : 4;
   dnnl::stream s(cpu_engine());
-  en.prim.execute(s, args);
+  const dnnl::memory pad = thread_scratchpad(en.scratchpad);
+  for (int r = 0; r < rows; r += call_rows) {
+    dnnl::memory src(en.src, cpu_engine(),
+                     const_cast<char*>(static_cast<const char*>(x)) + size_t(r) * in_ * in_size);
+    dnnl::memory dst(en.dst, cpu_engine(), static_cast<char*>(y) + size_t(r) * out_ * out_size);
+    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src},
+                                                  {DNNL_ARG_WEIGHTS, en.weights},
+                                                  {DNNL_ARG_DST, dst},
+                                                  {DNNL_ARG_SCRATCHPAD, pad}};
+    if (e != Epilogue::None && bias_) args[DNNL_ARG_BIAS] = bias_;
+    en.prim.execute(s, args);
+  }
   s.wait();
 }
 
@@ -96,8 +129,8 @@ double matmul_peak_gflops(Precision precision, int m, int k, int n, int iters) {
   const dt in_dt = precision == Precision::BF16 ? dt::bf16 : dt::f32;
   dnnl::memory::desc src({m, k}, in_dt, tag::ab), wany({k, n}, in_dt, tag::any),
       dst({m, n}, dt::f32, tag::ab);
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wany, dst), user_scratchpad_attr(),
-                                  cpu_engine());
+  const dnnl::matmul::primitive_desc pd =
+      make_matmul(dnnl::matmul::desc(src, wany, dst), user_scratchpad_attr(), "peak-measuring");
   dnnl::memory a(src, cpu_engine()), w(pd.weights_desc(), cpu_engine()), c(dst, cpu_engine());
   std::memset(a.get_data_handle(), 0, src.get_size());
   std::memset(w.get_data_handle(), 0, pd.weights_desc().get_size());

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "io/safetensors.h"
@@ -26,6 +27,12 @@ dnnl::primitive_attr user_scratchpad_attr();
 // A scratchpad for `pd` owned by the calling thread (grown as needed, reused).
 dnnl::memory thread_scratchpad(const dnnl::memory::desc& scratchpad_desc);
 
+// A matmul primitive descriptor; where oneDNN cannot make one, an Error saying what was
+// asked for (`what`, the shapes and types) and what this CPU runs, never oneDNN's bare
+// "could not create a primitive descriptor iterator".
+dnnl::matmul::primitive_desc make_matmul(const dnnl::matmul::desc& d,
+                                         const dnnl::primitive_attr& attr, const std::string& what);
+
 // Median GFLOP/s of one oneDNN matmul [m, k] x [k, n] (fp32 or bf16 inputs, fp32 out)
 // on the threads oneDNN is given: the machine's GEMM peak for the engine, measured.
 double matmul_peak_gflops(Precision precision, int m = 6272, int k = 512, int n = 1536,
@@ -42,7 +49,8 @@ class PackedLinear {
   // y[rows, out] = x[rows, in] W^T (+ bias) (ReLU6) (+ y when BiasResidual).
   // x is float, or bf16 (uint16) in Precision::BF16; y is float, or bf16 when
   // bf16_out (only for a bf16 layer).
-  void run(const void* x, int rows, void* y, Epilogue e, bool bf16_out = false) const;
+  void run(const void* x, int rows, void* y, Epilogue e, bool bf16_out = false,
+           int call_rows = 0) const;
 
   int in() const { return in_; }
   int out() const { return out_; }

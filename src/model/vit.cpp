@@ -283,9 +283,10 @@ struct AttentionKernels {
     o = {{N, hd}, t, {D, 1}};
     dnnl::primitive_attr scaled = user_scratchpad_attr();
     scaled.set_output_scales(0, {1.0f / std::sqrt(static_cast<float>(hd))});
-    const dnnl::matmul::primitive_desc scores_pd(dnnl::matmul::desc(q, kt, s), scaled,
-                                                 cpu_engine()),
-        mix_pd(dnnl::matmul::desc(p, v, o), user_scratchpad_attr(), cpu_engine());
+    const dnnl::matmul::primitive_desc scores_pd =
+        make_matmul(dnnl::matmul::desc(q, kt, s), scaled, "attention score");
+    const dnnl::matmul::primitive_desc mix_pd =
+        make_matmul(dnnl::matmul::desc(p, v, o), user_scratchpad_attr(), "attention mix");
     scores = dnnl::matmul(scores_pd);
     mix = dnnl::matmul(mix_pd);
     // one scratchpad serves both products (they run one after the other)
@@ -305,7 +306,7 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, const Attentio
   auto* qkv = static_cast<char*>(ws.pick(ws.wide, ws.wide16));
   auto* out = static_cast<char*>(ws.pick(ws.attn_out, ws.attn_out16));
   k.qkv.run(layer_norm_rows(ws.x, rows, D, k.norm1_w, k.norm1_b, ws, ws.bf16), rows, qkv,
-            Epilogue::None, ws.bf16);
+            Epilogue::None, ws.bf16, N);
   // per (image, head) column sums of the softmax, reduced over heads afterwards in a
   // fixed order so the result does not depend on threading
   std::vector<float> colsum(want_weights ? static_cast<size_t>(batch) * H * N : 0);
@@ -356,7 +357,7 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, const Attentio
       for (int j = 0; j < N; ++j) w[j] = static_cast<float>(w[j] / total);
     }
   }
-  k.proj.run(out, rows, ws.x.data(), Epilogue::BiasResidual);
+  k.proj.run(out, rows, ws.x.data(), Epilogue::BiasResidual, false, N);
 }
 
 // x += FC2(ReLU6(FC1(LN2(x)))); in bf16 FC1's epilogue writes the hidden layer in bf16
@@ -365,8 +366,8 @@ void mlp_block(const ModelConfig& c, const BlockWeights& k, int batch, Workspace
   const int rows = batch * N;
   void* hid = ws.pick(ws.wide, ws.wide16);
   k.fc1.run(layer_norm_rows(ws.x, rows, D, k.norm2_w, k.norm2_b, ws, ws.bf16), rows, hid,
-            Epilogue::BiasRelu6, ws.bf16);
-  k.fc2.run(hid, rows, ws.x.data(), Epilogue::BiasResidual);
+            Epilogue::BiasRelu6, ws.bf16, N);
+  k.fc2.run(hid, rows, ws.x.data(), Epilogue::BiasResidual, false, N);
 }
 
 // feature.0 .. feature.3 on normalised tokens [B, N*D]: pre-BN2 vectors into pre [B, E].
@@ -479,7 +480,7 @@ void forward(const VitWeights& w, const ImageView* images, int batch, int last_b
 
   // patch embedding (+ bias in the epilogue) + position embedding
   patchify(c, images, batch, ws.y.data());
-  w.patch.run(ws.y.data(), rows, ws.x.data(), Epilogue::Bias);
+  w.patch.run(ws.y.data(), rows, ws.x.data(), Epilogue::Bias, false, N);
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     float* xr = ws.x.data() + static_cast<size_t>(r) * D;

@@ -109,6 +109,23 @@ def main():
             pre = model.feature[:3](model.norm(h).flatten(1))  # before the last BatchNorm
             entry["pre_bn_norm"] = pre.norm(dim=1).tolist()
         golden["models"].append(entry)
+    # A backbone of ViT-B's GEMM shapes (196 tokens, width 512, 8 heads, MLP 2048) but
+    # 3 blocks and no FR head (its feature.0 alone would be 200 MB): for the batch
+    # invariance tests, whose GEMMs must take the paths a real ViT-B takes. No reference
+    # values: the tests compare the engine with itself.
+    vitb = dict(patch_size=8, embed_dim=512, depth=3, num_heads=8, mlp_ratio=4.0,
+                num_features=512)
+    model = facevit.randomize(facevit.FaceViT(**vitb), seed=200)
+    st_io.save(os.path.join(a.out, "vitb_shape.safetensors"),
+               {k: v for k, v in model.state_dict().items()
+                if not k.startswith("feature.") and not k.endswith("num_batches_tracked")})
+    with open(os.path.join(a.out, "vitb_shape.json"), "w") as f:
+        json.dump(dict(name="vitb_shape", img_size=112, **vitb,
+                       input=dict(channel_order="RGB", mean=[0.5] * 3, std=[0.5] * 3),
+                       vitnt=dict(blocks=[0, 2], scaling=8.0, aggregation="attention-last")),
+                  f, indent=2)
+    golden["vitb_shape"] = {"weights": os.path.join(a.out, "vitb_shape.safetensors"),
+                            "config": os.path.join(a.out, "vitb_shape.json")}
     with open(os.path.join(a.out, "golden.json"), "w") as f:
         json.dump(golden, f)
     print(f"golden values for {len(MODELS)} models x {len(paths)} images in {a.out}")
