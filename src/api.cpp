@@ -79,6 +79,10 @@ Model Model::load(const std::string& weights_path, std::optional<ModelConfig> co
 
 const ModelConfig& Model::config() const { return impl_->weights.config; }
 const std::string& Model::path() const { return impl_->path; }
+const std::string& Model::key_prefix() const { return impl_->weights.key_prefix; }
+const std::vector<std::string>& Model::ignored_tensors() const {
+  return impl_->weights.ignored_counters;
+}
 
 std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
                                     const ScoreOptions& o) const {

@@ -45,14 +45,13 @@ cmp "$WORK/full.csv" "$WORK/a.csv" || fail "resumed output differs from the unin
 # rounding depends on its row count unless every call has one image's rows), the
 # uninterrupted run in batches of 32 on 2 threads, the stopped one in 7s, the resumed
 # one in 5s on 1 thread: same bytes
-export ONEDNN_MAX_CPU_ISA=AVX2
-"$VITNT" score --threads 2 --batch 32 --embedding --patch-map -o "$WORK/avx2_full.csv" \
+A=(env ONEDNN_MAX_CPU_ISA=AVX2)  # for these commands only: the rest keep the caller's ISA
+"${A[@]}" "$VITNT" score --threads 2 --batch 32 --embedding --patch-map -o "$WORK/avx2_full.csv" \
   "@$WORK/list.txt" 2> /dev/null
-stop_after "$WORK/d.csv.partial" 150 9 "${S[@]}" --batch 7 -o "$WORK/d.csv" "@$WORK/list.txt"
+stop_after "$WORK/d.csv.partial" 150 9 "${A[@]}" "${S[@]}" --batch 7 -o "$WORK/d.csv" "@$WORK/list.txt"
 [ $rc -eq 137 ] || fail "kill -9 (AVX2): rc $rc"
-"${S[@]}" --batch 5 --resume -o "$WORK/d.csv" "@$WORK/list.txt" 2> /dev/null
+"${A[@]}" "${S[@]}" --batch 5 --resume -o "$WORK/d.csv" "@$WORK/list.txt" 2> /dev/null
 cmp "$WORK/avx2_full.csv" "$WORK/d.csv" || fail "AVX2: resumed output differs from the uninterrupted run"
-unset ONEDNN_MAX_CPU_ISA
 
 # 2. SIGTERM: finishes the batch, says how to resume, exit 143; JSON Lines resumed
 "$VITNT" score --threads 1 --format jsonl -o "$WORK/full.jsonl" "@$WORK/list.txt" 2> /dev/null

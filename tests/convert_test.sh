@@ -47,9 +47,17 @@ for a, b in zip(o, r):
     assert max(abs(x - y) for x, y in zip(a["embedding"], b["embedding"])) < 1e-4
 print("converted model matches the reference")
 PY
-# heads table in the converter agrees with the shipped descriptions
+# the converter reads the shipped descriptions from the file vitnt compiles in
 for arch in $("$VITNT" info --json | "$PY" -c "import json,sys; print(' '.join(json.load(sys.stdin)['builtin_archs']))"); do
-  h=$("$VITNT" info --arch "$arch" --print-config | "$PY" -c "import json,sys; print(json.load(sys.stdin)['num_heads'])")
-  "$PY" -c "import sys; sys.path.insert(0, '$SRC/tools'); import convert_pt; assert convert_pt.HEADS['$arch'] == $h, '$arch'"
+  "$VITNT" info --arch "$arch" --print-config > "$WORK/shipped.json"
+  "$PY" - "$SRC" "$arch" "$WORK/shipped.json" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1] + "/tools")
+import convert_pt
+d, shipped = convert_pt.shipped_archs()[sys.argv[2]], json.load(open(sys.argv[3]))
+for k in ("patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "num_features"):
+    assert float(d[k]) == float(shipped[k]), (sys.argv[2], k)
+assert d["vitnt"]["blocks"] == shipped["vitnt"]["blocks"], sys.argv[2]
+PY
 done
 echo "convert: OK"

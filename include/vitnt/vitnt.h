@@ -165,9 +165,11 @@ struct LoadOptions {
 
 class Model {
  public:
-  // Loads safetensors weights (F32/F16/BF16, keys optionally prefixed "net." or
-  // "module."). The config is checked against the tensors; with no config, the one
-  // embedded in the file's metadata or a sidecar "<weights>.json" is used.
+  // Loads safetensors weights (F32/F16/BF16) under whatever wrapper prefix the file
+  // has ("net.", "module.", CVLface's "model.net."...: derived from the file); BatchNorm
+  // num_batches_tracked counters (integer) are set aside. The config is checked against
+  // the tensors; with no config, the one embedded in the file's metadata or a sidecar
+  // "<weights>.json" is used. bf16 where the CPU cannot run it: UnsupportedError.
   static Model load(const std::string& weights_path, std::optional<ModelConfig> config = {},
                     const LoadOptions& options = {});
   Model(Model&&) noexcept;
@@ -176,6 +178,10 @@ class Model {
 
   const ModelConfig& config() const;
   const std::string& path() const;
+  // The prefix stripped from the file's tensor names ("" when none), and the tensors
+  // set aside unread (BatchNorm counters), by their names in the file.
+  const std::string& key_prefix() const;
+  const std::vector<std::string>& ignored_tensors() const;
 
   // Images must be img_size x img_size. Results do not depend on the batch size or
   // the thread count. Thread-safe for concurrent calls, but each calling thread gets its own

@@ -17,6 +17,11 @@ namespace vitnt::cli {
 
 namespace {
 
+std::string model_prefix_text(const nlohmann::json& prefix) {
+  const std::string p = prefix.get<std::string>();
+  return p.empty() ? "none" : "'" + p + "'";
+}
+
 int run_info(const ModelArgs& m, bool json_out, bool print_config) {
   if (print_config) {  // the description only, e.g. to start a JSON of one's own
     if (m.weights.empty() && !m.arch.empty()) {
@@ -35,6 +40,8 @@ int run_info(const ModelArgs& m, bool json_out, bool print_config) {
   if (!m.weights.empty() || !m.arch.empty() || !m.config_path.empty()) {
     Model model = load_model(m);
     j["model"] = {{"path", model.path()},
+                  {"key_prefix_stripped", model.key_prefix()},
+                  {"ignored_tensors", model.ignored_tensors()},
                   {"config", nlohmann::json::parse(model_config_to_json(model.config()))}};
   }
   if (json_out) {
@@ -53,9 +60,16 @@ int run_info(const ModelArgs& m, bool json_out, bool print_config) {
             << "\nshipped model descriptions (--arch):";
   for (const auto& n : builtin_arch_names()) std::cout << " " << n;
   std::cout << "\n";
-  if (j.contains("model"))
-    std::cout << "model " << j["model"]["path"].get<std::string>() << ":\n"
+  if (j.contains("model")) {
+    std::cout << "model " << j["model"]["path"].get<std::string>()
+              << "\n  tensor name prefix stripped: "
+              << (model_prefix_text(j["model"]["key_prefix_stripped"]))
+              << "\n  set aside (BatchNorm counters): "
+              << (j["model"]["ignored_tensors"].empty() ? std::string("none")
+                                                        : j["model"]["ignored_tensors"].dump())
+              << "\n"
               << j["model"]["config"].dump(2) << "\n";
+  }
   return 0;
 }
 

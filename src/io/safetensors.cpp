@@ -49,9 +49,27 @@ float half_to_float(uint16_t h) {
 }
 }  // namespace
 
-size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
+namespace {
+struct DTypeName {
+  DType type;
+  const char* name;
+  size_t size;
+};
+constexpr DTypeName kDTypes[] = {
+    {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
+    {DType::I64, "I64", 8}, {DType::I32, "I32", 4}, {DType::I16, "I16", 2},
+    {DType::I8, "I8", 1},   {DType::U8, "U8", 1},   {DType::BOOL, "BOOL", 1}};
+}  // namespace
+
+size_t dtype_size(DType t) {
+  for (const auto& d : kDTypes)
+    if (d.type == t) return d.size;
+  return 0;
+}
 const char* dtype_name(DType t) {
-  return t == DType::F32 ? "F32" : t == DType::F16 ? "F16" : "BF16";
+  for (const auto& d : kDTypes)
+    if (d.type == t) return d.name;
+  return "?";
 }
 
 int64_t TensorInfo::numel() const {
@@ -121,14 +139,12 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
       const auto& dt = v["dtype"];
       if (!dt.is_string()) fail(path, where + "dtype is not a string");
       const std::string d = dt.get<std::string>();
-      if (d == "F32")
-        t.dtype = DType::F32;
-      else if (d == "F16")
-        t.dtype = DType::F16;
-      else if (d == "BF16")
-        t.dtype = DType::BF16;
-      else
-        fail(path, where + "unsupported dtype " + d + " (F32, F16 and BF16 are)");
+      const auto known = std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                      [&](const DTypeName& k) { return d == k.name; });
+      if (known == std::end(kDTypes))
+        fail(path, where + "unsupported dtype " + d +
+                       " (weights are F32, F16 or BF16; integer counters I64..U8, BOOL)");
+      t.dtype = known->type;
       const auto& shape = v["shape"];
       if (!shape.is_array() || shape.size() > 8) fail(path, where + "bad shape");
       uint64_t numel = 1;
@@ -182,6 +198,9 @@ void WeightSource::release() const {
 }
 
 std::vector<float> SafeTensorsFile::to_f32(const TensorInfo& t) {
+  if (!is_float(t.dtype))
+    throw Error("tensor '" + t.name + "' is " + dtype_name(t.dtype) +
+                ", not a weight (weights are F32, F16 or BF16)");
   std::vector<float> out(static_cast<size_t>(t.numel()));
   const size_t n = out.size();
   if (t.dtype == DType::F32) {

@@ -11,9 +11,12 @@
 
 namespace vitnt::io {
 
-enum class DType { F32, F16, BF16 };
+// Weights are F32, F16 or BF16; the integer types are read (and only ever used to
+// recognise BatchNorm's num_batches_tracked counters, which PyTorch stores as I64).
+enum class DType { F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
+inline bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
 struct TensorInfo {
   std::string name;
@@ -35,7 +38,7 @@ class SafeTensorsFile {
   const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
-  // Tensor converted to fp32 (F16/BF16 widened exactly).
+  // Tensor converted to fp32 (F16/BF16 widened exactly); an integer tensor is an Error.
   static std::vector<float> to_f32(const TensorInfo& t);
 
  private:

@@ -3,29 +3,24 @@
 #include <nlohmann/json.hpp>
 
 #include "io/file_util.h"
+#include "model/archs_json.h"
 #include "vitnt/vitnt.h"
 
 namespace vitnt {
 
 namespace {
-// The known members of the face-ViT family (../shared/docs/method.md). ViTNT settings
-// for CVLface ViT-B are the paper's; for the others they are the paper's recipe
-// scaled to depth (first ~80% of the blocks) until validated per model.
+// The known members of the face-ViT family (../shared/docs/method.md), from
+// src/model/archs.json (tools/convert_pt.py reads the same file). ViTNT settings for
+// CVLface ViT-B are the paper's; for the others they are the paper's recipe scaled to
+// depth (first ~80% of the blocks) until validated per model. cvlface-vit-b-authors-bgr
+// feeds BGR as the authors' published run script does (README "Real checkpoints").
 const std::map<std::string, std::string>& builtins() {
-  static const std::map<std::string, std::string> m = {
-      {"cvlface-vit-s", R"({"img_size":112,"patch_size":8,"embed_dim":512,"depth":12,
-        "num_heads":8,"mlp_ratio":5,"num_features":512,"vitnt":{"blocks":[0,9]}})"},
-      {"cvlface-vit-b", R"({"img_size":112,"patch_size":8,"embed_dim":512,"depth":24,
-        "num_heads":16,"mlp_ratio":3,"num_features":512,"vitnt":{"blocks":[0,19]}})"},
-      {"insightface-vit-t", R"({"img_size":112,"patch_size":9,"embed_dim":256,"depth":12,
-        "num_heads":8,"mlp_ratio":4,"num_features":512,"vitnt":{"blocks":[0,9]}})"},
-      {"insightface-vit-s", R"({"img_size":112,"patch_size":9,"embed_dim":512,"depth":12,
-        "num_heads":8,"mlp_ratio":4,"num_features":512,"vitnt":{"blocks":[0,9]}})"},
-      {"insightface-vit-b", R"({"img_size":112,"patch_size":9,"embed_dim":512,"depth":24,
-        "num_heads":8,"mlp_ratio":4,"num_features":512,"vitnt":{"blocks":[0,19]}})"},
-      {"insightface-vit-l", R"({"img_size":112,"patch_size":9,"embed_dim":768,"depth":24,
-        "num_heads":8,"mlp_ratio":4,"num_features":512,"vitnt":{"blocks":[0,19]}})"},
-  };
+  static const std::map<std::string, std::string> m = [] {
+    std::map<std::string, std::string> out;
+    const nlohmann::json all = nlohmann::json::parse(kShippedArchsJson);
+    for (const auto& [name, d] : all.items()) out[name] = d.dump();
+    return out;
+  }();
   return m;
 }
 

@@ -20,7 +20,12 @@ TEST(ModelConfig, BuiltinsMatchTheMethodTable) {
   ModelConfig t = builtin_arch("insightface-vit-t");
   EXPECT_EQ(t.num_patches(), 144);  // 112 / 9 = 12, last 4 pixels unused
   EXPECT_EQ(t.embed_dim, 256);
-  EXPECT_EQ(builtin_arch_names().size(), 6u);
+  EXPECT_EQ(builtin_arch_names().size(), 7u);
+  // the authors' published run feeds BGR to CVLface: the same network, BGR input
+  ModelConfig bgr = builtin_arch("cvlface-vit-b-authors-bgr");
+  EXPECT_EQ(bgr.channel_order, ChannelOrder::BGR);
+  EXPECT_EQ(bgr.depth, b.depth);
+  EXPECT_EQ(bgr.last_block, b.last_block);
 }
 
 TEST(ModelConfig, RoundTripsThroughJson) {

@@ -20,39 +20,65 @@ using io::SafeTensorsFile;
 using io::shape_str;
 using io::TensorInfo;
 
-// Strips the wrappers that training frameworks add ("net." in CVLface, "module." from
-// DataParallel), possibly nested.
-std::string strip_prefix(std::string name) {
-  for (bool again = true; again;) {
-    again = false;
-    for (const char* p : {"net.", "module."}) {
-      size_t n = std::strlen(p);
-      if (name.compare(0, n, p) == 0) {
-        name = name.substr(n);
-        again = true;
-      }
-    }
+}  // namespace
+
+FileKeys file_keys(const SafeTensorsFile& file) {
+  const std::string anchor = "patch_embed.proj.weight";
+  std::vector<std::string> found;
+  for (const auto& [name, t] : file.tensors())
+    if (name.size() >= anchor.size() &&
+        name.compare(name.size() - anchor.size(), anchor.size(), anchor) == 0 &&
+        (name.size() == anchor.size() || name[name.size() - anchor.size() - 1] == '.'))
+      found.push_back(name.substr(0, name.size() - anchor.size()));
+  if (found.empty()) {
+    std::set<std::string> tops;
+    for (const auto& [name, t] : file.tensors()) tops.insert(name.substr(0, name.find('.') + 1));
+    std::string list;
+    for (const auto& p : tops) list += (list.empty() ? "'" : ", '") + p + "'";
+    throw Error(file.path() + ": no face-ViT weights: no tensor named '" + anchor +
+                "' under any prefix (tried every prefix, e.g. '', 'net.', 'module.', "
+                "'model.net.'); the file's names start with " +
+                (list.empty() ? std::string("nothing (no tensors)") : list));
   }
-  return name;
+  if (found.size() > 1)
+    throw Error(file.path() + ": several face ViTs in one file (prefixes '" + found[0] + "' and '" +
+                found[1] + "')");
+  FileKeys k;
+  k.prefix = found[0];
+  for (const auto& [name, t] : file.tensors()) {
+    const bool inside = name.compare(0, k.prefix.size(), k.prefix) == 0;
+    const std::string key = inside ? name.substr(k.prefix.size()) : name;
+    if (!io::is_float(t.dtype)) {
+      // BatchNorm's step counter: an integer scalar that no forward pass reads
+      const std::string counter = "num_batches_tracked";
+      if (key.size() >= counter.size() &&
+          key.compare(key.size() - counter.size(), counter.size(), counter) == 0 &&
+          t.numel() <= 1) {
+        k.counters.push_back(name);
+        continue;
+      }
+      throw Error(file.path() + ": tensor '" + name + "' is " + io::dtype_name(t.dtype) +
+                  ": only BatchNorm num_batches_tracked counters may be integer");
+    }
+    k.tensors.emplace(key, &t);
+  }
+  return k;
 }
 
-std::map<std::string, const TensorInfo*> stripped_names(const SafeTensorsFile& file) {
-  std::map<std::string, const TensorInfo*> m;
-  for (const auto& [name, t] : file.tensors()) {
-    auto [it, fresh] = m.emplace(strip_prefix(name), &t);
-    if (!fresh)
-      throw Error(file.path() + ": tensors '" + it->second->name + "' and '" + name +
-                  "' are the same after removing the net./module. prefix");
-  }
-  return m;
-}
+namespace {
 
 class Binder {
  public:
   Binder(std::shared_ptr<const SafeTensorsFile> file)
-      : owner_(std::move(file)), file_(*owner_), tensors_(stripped_names(file_)) {}
+      : owner_(std::move(file)), file_(*owner_), keys_(file_keys(file_)), tensors_(keys_.tensors) {}
+
+  const FileKeys& keys() const { return keys_; }
 
   bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+  bool has_prefix(const std::string& p) const {
+    auto it = tensors_.lower_bound(p);
+    return it != tensors_.end() && it->first.compare(0, p.size(), p) == 0;
+  }
 
   std::vector<float> take(const std::string& name, std::vector<int64_t> shape) {
     return source(name, std::move(shape)).to_f32();
@@ -93,7 +119,8 @@ class Binder {
  private:
   std::shared_ptr<const SafeTensorsFile> owner_;
   const SafeTensorsFile& file_;
-  std::map<std::string, const TensorInfo*> tensors_;
+  FileKeys keys_;
+  const std::map<std::string, const TensorInfo*>& tensors_;
   std::set<std::string> used_;
 };
 
@@ -113,7 +140,7 @@ void fold_batchnorm(Binder& b, const std::string& prefix, int n, std::vector<flo
 }  // namespace
 
 ModelConfig infer_config(const SafeTensorsFile& file, const ModelConfig& hint) {
-  auto t = stripped_names(file);
+  const auto t = file_keys(file).tensors;
   auto get = [&](const std::string& name) -> const TensorInfo& {
     auto it = t.find(name);
     if (it == t.end()) throw Error(file.path() + ": missing tensor '" + name + "'");
@@ -194,7 +221,22 @@ VitWeights bind_weights(std::shared_ptr<const SafeTensorsFile> file_ptr, const M
     w.feat2_w = b.take("feature.2.weight", {E, D});
     fold_batchnorm(b, "feature.3.", static_cast<int>(E), w.feat2_scale, w.feat2_shift);
   }
+  // Variants whose extra weights change the network: refused, even when listed as
+  // ignorable, because the result would silently be another network's.
+  if (b.has_prefix("keypoint_linear."))
+    throw Error(file.path() +
+                ": a CVLface KP-RPE model (keypoint_linear.*): its attention is steered by facial "
+                "landmarks per image, which this engine does not compute; not supported");
+  // TransFace: the final-norm tokens are gated per patch before the FR head,
+  // g = sigmoid(W2 relu(W1 tokens)), W1 [N, N*D] (senet.0), W2 [N, N] (senet.2)
+  if (b.has("senet.0.weight") || b.has("senet.2.weight")) {
+    w.gate1_w = LazyWeights(b.source("senet.0.weight", {N, N * D}));
+    w.gate2_w = b.take("senet.2.weight", {N, N});
+    w.has_gate = true;
+  }
   b.check_all_used(config.ignore_tensors);
+  w.key_prefix = b.keys().prefix;
+  w.ignored_counters = b.keys().counters;
   return w;
 }
 
@@ -370,17 +412,37 @@ void mlp_block(const ModelConfig& c, const BlockWeights& k, int batch, Workspace
   k.fc2.run(hid, rows, ws.x.data(), Epilogue::BiasResidual, false, N);
 }
 
-// feature.0 .. feature.3 on normalised tokens [B, N*D]: pre-BN2 vectors into pre [B, E].
+// TransFace's patch gating of one image's normalised tokens [N*D] into `out`.
+void gate_tokens(const VitWeights& w, const float* tokens, float* out) {
+  const int N = w.config.num_patches(), D = w.config.embed_dim, ND = N * D;
+  std::vector<float> h(N), g(N);
+  check(dnnl_sgemm('N', 'T', 1, N, ND, 1.0f, tokens, ND, w.gate1_w.get(), ND, 0.0f, h.data(), N));
+  for (float& v : h) v = std::max(v, 0.0f);
+  check(dnnl_sgemm('N', 'T', 1, N, N, 1.0f, h.data(), N, w.gate2_w.data(), N, 0.0f, g.data(), N));
+  for (int p = 0; p < N; ++p) {
+    const float gate = 1.0f / (1.0f + std::exp(-g[p]));
+    for (int j = 0; j < D; ++j) out[p * D + j] = tokens[p * D + j] * gate;
+  }
+}
+
+// (gating,) feature.0 .. feature.3 on normalised tokens [B, N*D]: pre-BN2 vectors into
+// pre [B, E].
 void head_pre_bn(const VitWeights& w, const float* tokens, int batch, float* pre) {
   const ModelConfig& c = w.config;
   const int D = c.embed_dim, ND = c.num_patches() * D, E = c.num_features;
-  std::vector<float> mid(static_cast<size_t>(batch) * D);
+  std::vector<float> mid(static_cast<size_t>(batch) * D), gated(w.has_gate ? ND : 0);
   const float* feat1 = w.feat1_w.get();
   // one image at a time: a GEMM's rounding may depend on its row count, an image's
   // embedding must not depend on its batch (and the head is a small part of the cost)
-  for (int b = 0; b < batch; ++b)
-    check(dnnl_sgemm('N', 'T', 1, D, ND, 1.0f, tokens + static_cast<size_t>(b) * ND, ND, feat1, ND,
-                     0.0f, mid.data() + static_cast<size_t>(b) * D, D));
+  for (int b = 0; b < batch; ++b) {
+    const float* in = tokens + static_cast<size_t>(b) * ND;
+    if (w.has_gate) {
+      gate_tokens(w, in, gated.data());
+      in = gated.data();
+    }
+    check(dnnl_sgemm('N', 'T', 1, D, ND, 1.0f, in, ND, feat1, ND, 0.0f,
+                     mid.data() + static_cast<size_t>(b) * D, D));
+  }
   for (int b = 0; b < batch; ++b)
     for (int j = 0; j < D; ++j) {
       float& v = mid[static_cast<size_t>(b) * D + j];

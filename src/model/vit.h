@@ -2,6 +2,7 @@
 // strict checks, and the fp32 forward pass.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -55,7 +56,26 @@ struct VitWeights {
   LazyWeights feat1_w;
   std::vector<float> feat1_scale, feat1_shift;           // [D]
   std::vector<float> feat2_w, feat2_scale, feat2_shift;  // [E, D], [E]
+  // TransFace's patch gating before the head (senet.0 [N, N*D], senet.2 [N, N])
+  bool has_gate = false;
+  LazyWeights gate1_w;
+  std::vector<float> gate2_w;
+  std::string key_prefix;                     // stripped from the file's names
+  std::vector<std::string> ignored_counters;  // BatchNorm counters set aside
 };
+
+// How a file's tensor names map to the family's names: the wrapper prefix training code
+// added, derived from the file (what stands before 'patch_embed.proj.weight': '' or
+// 'net.' or 'module.' or CVLface's Hugging Face 'model.net.'), and BatchNorm's integer
+// num_batches_tracked counters (any integer dtype), which carry no weights and are set
+// aside (listed). Any other integer tensor, or a file without the anchor, is an Error
+// naming what the file has.
+struct FileKeys {
+  std::string prefix;
+  std::map<std::string, const io::TensorInfo*> tensors;  // family name -> float tensor
+  std::vector<std::string> counters;                     // file names of the counters
+};
+FileKeys file_keys(const io::SafeTensorsFile& file);
 
 // Binds every tensor of `file` to `config`. Strict: a missing tensor, a wrong shape or
 // an unused tensor (not in config.ignore_tensors) is an Error naming it.

@@ -2,10 +2,15 @@
 """vitnt vs the project's PyTorch reference (eager, fp32), side by side in one run.
 
   compare_torch.py --vitnt build/vitnt [--archs cvlface-vit-s,cvlface-vit-b]
-                   [--batches 1,32] [--threads 2] [--out docs/bench.json]
+                   [--batches 1,32] [--threads 2] [--isa avx2] [--out docs/bench.json]
 
 Random weights of the real shapes (score only, each model's default block range),
-synthetic images, same threads; medians of --iters runs. Prints a markdown table.
+synthetic images, same threads; medians of --iters runs. Prints a markdown table with
+the CPU and the oneDNN fp32 matmul peak measured in the same run, and each side's share
+of that peak. bf16 is measured where the CPU runs it natively, else shown as refused.
+--isa avx2 runs both sides as on an AVX2-only CPU (Zen 3, client CPUs) whatever this CPU
+is: oneDNN capped (ONEDNN_MAX_CPU_ISA=AVX2), our row kernels at avx2, OpenBLAS on its
+Haswell kernels, PyTorch's own kernels at avx2 (ATEN_CPU_CAPABILITY).
 Use Debian's /usr/bin/python3; stop other work on the machine while it runs.
 """
 import argparse
@@ -17,6 +22,11 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# before any library is loaded: the ISA the whole process (and vitnt's) is limited to
+AVX2_ENV = {"ONEDNN_MAX_CPU_ISA": "AVX2", "VITNT_KERNEL_ISA": "avx2",
+            "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2"}
+if "--isa" in sys.argv and sys.argv[sys.argv.index("--isa") + 1:][:1] == ["avx2"]:
+    os.environ.update(AVX2_ENV)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import torch_env  # noqa: E402  (before torch: OMP_WAIT_POLICY)
 import torch  # noqa: E402
@@ -40,11 +50,16 @@ def main():
     ap.add_argument("--batches", default="1,32")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--isa", choices=["default", "avx2"], default="default")
     ap.add_argument("--out")
     a = ap.parse_args()
     # refuses to report PyTorch figures on the reference BLAS
     torch_setup = torch_env.setup(a.threads)
     batches = [int(b) for b in a.batches.split(",")]
+    cpu = json.loads(subprocess.run([a.vitnt, "info", "--json"], check=True,
+                                    capture_output=True, text=True).stdout)["cpu"]
+    precisions = ["fp32"] + (["bf16"] if cpu["bf16"].startswith("native") else [])
+    peak = None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for arch in a.archs.split(","):
@@ -58,15 +73,18 @@ def main():
                                                          "reference_score.py"),
                             "--config", cfg_path, "--random-model", weights, "--dtype", "F32"],
                            check=True)
-            ours = {}
-            for prec in ("fp32", "bf16"):
+            ours = {"bf16": {}}
+            for prec in precisions:
                 ours_json = os.path.join(tmp, f"{arch}_{prec}.json")
                 subprocess.run([a.vitnt, "bench", "--model", weights, "--arch", arch,
                                 "--threads", str(a.threads), "--iters", str(a.iters),
                                 "--precision", prec, "--batch", *map(str, batches),
-                                "--json", ours_json], check=True)
-                ours[prec] = {r["batch"]: r["images_per_second"]
-                              for r in json.load(open(ours_json))["results"]}
+                                "--json", ours_json] + (["--matmul-peak"] if peak is None else []),
+                               check=True)
+                res = json.load(open(ours_json))
+                if peak is None:
+                    peak = res["machine"]["matmul_6272x512x1536_gflops"]["fp32"]
+                ours[prec] = {r["batch"]: r["images_per_second"] for r in res["results"]}
             model = facevit.FaceViT(**{k: c[k] for k in ("img_size", "patch_size", "embed_dim",
                                                          "depth", "num_heads", "mlp_ratio",
                                                          "num_features")}).eval()
@@ -81,24 +99,34 @@ def main():
                     t.append(time.perf_counter() - t0)
                 torch_ips = b / sorted(t)[len(t) // 2]
                 gf = flops_per_image(c, last) / 1e9
+                bf16 = ours["bf16"].get(b)
                 rows.append(dict(arch=arch, batch=b, blocks=f"{first}:{last}",
-                                 vitnt_ips=ours["fp32"][b], bf16_ips=ours["bf16"][b],
+                                 vitnt_ips=ours["fp32"][b], bf16_ips=bf16,
                                  torch_ips=torch_ips, ratio=ours["fp32"][b] / torch_ips,
-                                 bf16_ratio=ours["bf16"][b] / torch_ips, gflop_per_image=gf,
-                                 vitnt_gflops=gf * ours["fp32"][b],
-                                 torch_gflops=gf * torch_ips))
-    print(f"\n{a.threads} threads, score only, fp32, medians of {a.iters}; PyTorch "
+                                 bf16_ratio=bf16 / torch_ips if bf16 else None,
+                                 gflop_per_image=gf, vitnt_gflops=gf * ours["fp32"][b],
+                                 torch_gflops=gf * torch_ips,
+                                 vitnt_peak_share=gf * ours["fp32"][b] / peak,
+                                 torch_peak_share=gf * torch_ips / peak))
+    print(f"\nCPU: {cpu['model_name']} (family {cpu['family']} model {cpu['model']}); "
+          f"oneDNN ISA {cpu['onednn_isa']}, row kernels {cpu['row_kernels']}"
+          f"{' (--isa avx2: ' + ' '.join(f'{k}={v}' for k, v in AVX2_ENV.items()) + ')' if a.isa == 'avx2' else ''}; "
+          f"oneDNN fp32 matmul peak {peak:.0f} GFLOP/s (this run); bf16: {cpu['bf16']}")
+    print(f"{a.threads} threads, score only, medians of {a.iters}; PyTorch "
           f"{torch_setup['torch']} on {torch_setup['blas']} ({torch_setup['blas_library']})\n")
-    print("| model | blocks | batch | vitnt fp32 img/s | vitnt bf16 img/s | PyTorch fp32 img/s "
-          "| fp32 vs PyTorch | bf16 vs PyTorch | vitnt fp32 GFLOP/s | PyTorch GFLOP/s |")
+    print("| model | blocks | batch | vitnt fp32 img/s | % of peak | vitnt bf16 img/s "
+          "| PyTorch fp32 img/s | % of peak | fp32 vs PyTorch | bf16 vs PyTorch |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        bf = f"{r['bf16_ips']:.1f}" if r["bf16_ips"] else "refused"
+        bfr = f"{r['bf16_ratio']:.2f}x" if r["bf16_ratio"] else "-"
         print(f"| {r['arch']} | {r['blocks']} | {r['batch']} | {r['vitnt_ips']:.1f} | "
-              f"{r['bf16_ips']:.1f} | {r['torch_ips']:.1f} | {r['ratio']:.2f}x | "
-              f"{r['bf16_ratio']:.2f}x | {r['vitnt_gflops']:.0f} | {r['torch_gflops']:.0f} |")
+              f"{100 * r['vitnt_peak_share']:.0f} % | {bf} | {r['torch_ips']:.1f} | "
+              f"{100 * r['torch_peak_share']:.0f} % | {r['ratio']:.2f}x | {bfr} |")
     if a.out:
         with open(a.out, "w") as f:
-            json.dump({"torch": torch_setup, "rows": rows}, f, indent=2)
+            json.dump({"torch": torch_setup, "cpu": cpu, "isa": a.isa,
+                       "matmul_peak_fp32_gflops": peak, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class FaceViT(nn.Module):
     """insightface / CVLface face ViT: no class token, ReLU6 MLP, flatten+BN head."""
 
     def __init__(self, img_size=112, patch_size=8, embed_dim=512, depth=12, num_heads=8,
-                 mlp_ratio=4.0, num_features=512):
+                 mlp_ratio=4.0, num_features=512, gated=False):
         super().__init__()
         grid = img_size // patch_size
         self.num_patches = grid * grid
@@ -83,6 +83,19 @@ class FaceViT(nn.Module):
             nn.BatchNorm1d(embed_dim, eps=2e-5),
             nn.Linear(embed_dim, num_features, bias=False),
             nn.BatchNorm1d(num_features, eps=2e-5))
+        # TransFace: each patch's final-norm token scaled by a gate in (0, 1) computed
+        # from all of them, before the head
+        self.senet = nn.Sequential(
+            nn.Linear(self.num_patches * embed_dim, self.num_patches, bias=False), nn.ReLU(),
+            nn.Linear(self.num_patches, self.num_patches, bias=False),
+            nn.Sigmoid()) if gated else None
+
+    def head_input(self, normed):
+        """What the FR head reads: final-norm tokens [B, N, D] flattened (gated first for TransFace)."""
+        flat = normed.reshape(normed.shape[0], -1)
+        if self.senet is not None:
+            flat = (normed * self.senet(flat).unsqueeze(-1)).reshape(normed.shape[0], -1)
+        return flat
 
     def tokens(self, x):
         return self.patch_embed(x) + self.pos_embed
@@ -92,8 +105,7 @@ class FaceViT(nn.Module):
         x = self.tokens(x)
         for blk in self.blocks:
             x, _ = blk(x)
-        x = self.norm(x)
-        return self.feature(x.reshape(x.shape[0], -1))
+        return self.feature(self.head_input(self.norm(x)))
 
 
 def vitnt_score(model, x, first, last, scaling=8.0, aggregation="attention-last",
@@ -131,7 +143,7 @@ def vitnt_score(model, x, first, last, scaling=8.0, aggregation="attention-last"
         emb = None
         if embedding:
             hn = model.norm(h)
-            emb = model.feature(hn.reshape(hn.shape[0], -1))
+            emb = model.feature(model.head_input(hn))
         return Q, q, emb
 
 

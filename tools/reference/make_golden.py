@@ -35,7 +35,13 @@ MODELS = [
     ("p16_d96_h8", dict(patch_size=16, embed_dim=96, depth=6, num_heads=8, mlp_ratio=5.0,
                         num_features=48), torch.bfloat16, "module.",
      [(0, 5, 8.0, "uniform"), (2, 4, 4.0, "attention-last"), (0, 1, 8.0, "attention-all")]),
+    # TransFace's layout: patch gating (senet.*) before the FR head, the training
+    # wrapper's "module." prefix
+    ("transface_p9_d64", dict(patch_size=9, embed_dim=64, depth=3, num_heads=4, mlp_ratio=4.0,
+                              num_features=32), torch.float32, "module.",
+     [(0, 2, 8.0, "attention-last")]),
 ]
+GATED = {"transface_p9_d64"}
 
 
 def synthetic_images(n, seed):
@@ -79,7 +85,7 @@ def main():
 
     golden = {"images": paths, "models": []}
     for seed, (name, arch, dtype, prefix, cases) in enumerate(MODELS):
-        model = facevit.randomize(facevit.FaceViT(**arch), seed=100 + seed)
+        model = facevit.randomize(facevit.FaceViT(**arch, gated=name in GATED), seed=100 + seed)
         sd = {k: v for k, v in model.state_dict().items()
               if not k.endswith("num_batches_tracked")}
         stored = {k: v.to(dtype) for k, v in sd.items()}
@@ -106,7 +112,7 @@ def main():
             h = model.tokens(x)
             for blk in model.blocks:
                 h, _ = blk(h)
-            pre = model.feature[:3](model.norm(h).flatten(1))  # before the last BatchNorm
+            pre = model.feature[:3](model.head_input(model.norm(h)))  # before the last BatchNorm
             entry["pre_bn_norm"] = pre.norm(dim=1).tolist()
         golden["models"].append(entry)
     # A backbone of ViT-B's GEMM shapes (196 tokens, width 512, 8 heads, MLP 2048) but
