@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # VITNT_QUICK=1 (the fresh-root check): the release build and every test but the
 # end-to-end ones that take a minute or more each (the PyTorch reference, long runs,
 # installs, videos, servers: see QUICK_SKIP), no ASan build. The host CI runs them all.
-QUICK_SKIP='^(cli_score|cli_resume|cli_calibrate|convert_pt|cli_best|capi|python_dask|cli_serve)$'
+QUICK_SKIP='^(cli_score|cli_resume|cli_calibrate|convert_pt|checkpoints|cli_best|capi|python_dask|cli_serve)$'
 JOBS=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$JOBS"

@@ -354,8 +354,12 @@ void attention_block(const ModelConfig& c, const BlockWeights& k, const Attentio
   std::vector<float> colsum(want_weights ? static_cast<size_t>(batch) * H * N : 0);
 #pragma omp parallel
   {
-    std::vector<float> s(static_cast<size_t>(N) * N);
-    std::vector<uint16_t> p16(ws.bf16 ? s.size() : 0);
+    // per thread and kept: a fresh 150 KB buffer per block was handed back to the
+    // kernel on free and page-faulted in again (~5 % of a ViT-B batch-1 pass)
+    static thread_local std::vector<float> s;
+    static thread_local std::vector<uint16_t> p16;
+    if (s.size() < static_cast<size_t>(N) * N) s.resize(static_cast<size_t>(N) * N);
+    if (ws.bf16 && p16.size() < s.size()) p16.resize(s.size());
     dnnl::stream stream(cpu_engine());
     dnnl::memory s_mem(att.s, cpu_engine(), s.data());
     dnnl::memory p_mem = ws.bf16 ? dnnl::memory(att.p, cpu_engine(), p16.data()) : s_mem;
