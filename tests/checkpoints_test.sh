@@ -24,7 +24,7 @@ score() {  # score OUT.jsonl ARGS...: quality + embedding of the 10 images
     2> "$out.log" || { cat "$out.log"; fail "vitnt score $*"; }
 }
 compare() {  # compare OUT.jsonl REFERENCE_KEY WHAT [TOLERANCE]
-  "$PY" - "$1" "$F/reference.json" "$2" "$3" "${4:-1e-5}" <<'PY'
+  "$PY" - "$1" "$F/reference.json" "$2" "$3" "${4:-1e-6}" <<'PY'
 import json, sys
 import numpy as np
 ours = [json.loads(l) for l in open(sys.argv[1])]
@@ -33,8 +33,12 @@ q = np.array([o["quality"] for o in ours]); rq = np.array(ref["quality"])
 e = np.array([o["embedding"] for o in ours]); re_ = np.array(ref["embedding"])
 dq = np.max(np.abs(q - rq) / np.abs(rq))
 de = np.max(np.linalg.norm(e - re_, axis=1) / np.linalg.norm(re_, axis=1))
-print(f"{sys.argv[4]}: max relative error vs reference: Q {dq:.1e}, embedding {de:.1e}")
-if not (dq < float(sys.argv[5]) and de < float(sys.argv[5])):
+cos = np.min(np.sum(e * re_, 1) / np.linalg.norm(e, axis=1) / np.linalg.norm(re_, axis=1))
+print(f"{sys.argv[4]}: max relative error vs the float64 reference: Q {dq:.1e}, "
+      f"embedding {de:.1e} (min cosine {cos:.9f})")
+# F32: Q to 1e-6 relative; the embedding (a 100,352-term dot product in F32) to 1e-5
+tol = float(sys.argv[5])
+if not (dq < tol and de < 10 * tol):
     sys.exit(f"FAIL: {sys.argv[4]} differs from the reference")
 PY
 }

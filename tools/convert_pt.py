@@ -13,8 +13,9 @@ its patch gating `senet.*`, which vitnt runs), CVLface (`pretrained_model/model.
 Wrappers ({"state_dict"|"state_dict_backbone"|"model"|"net"|"backbone": ...}) and key
 prefixes (`module.`, `net.`, `model.net.`, ...) are removed; BatchNorm's
 num_batches_tracked counters and insightface's mask_token are dropped (listed).
-.pt files are read with torch.load(weights_only=True): tensors and plain containers
-only, no code from the file runs.
+.pt files are read with torch.load and a restricted unpickler that only rebuilds
+tensors and plain containers (no code from the file runs; torch 1.13's own
+weights_only=True cannot read training checkpoints, whose optimizer state holds floats).
 
 --arch NAME embeds exactly the shipped description NAME (src/model/archs.json, the same
 one `vitnt --arch NAME` uses: heads, blocks, scaling, aggregation, channel order), after
@@ -36,8 +37,10 @@ OUT.json beside it. Use Debian's /usr/bin/python3.
 import argparse
 import json
 import os
+import pickle
 import re
 import sys
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "reference"))
@@ -61,6 +64,24 @@ WRAPPERS = ("state_dict_backbone", "state_dict", "model", "net", "backbone")
 ANCHOR = "patch_embed.proj.weight"
 
 
+class _TensorsOnly(pickle.Unpickler):
+    """Rebuilds tensors, storages and plain containers; any other class or function a
+    pickle names is refused (a checkpoint must not run code)."""
+    ALLOWED = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+               ("torch._utils", "_rebuild_parameter"), ("torch", "Size"),
+               ("torch", "device"), ("torch", "float32"), ("torch", "int64")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED or (module == "torch" and name.endswith("Storage")):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}: not a tensor or container")
+
+
+# what torch.load's pickle_module must offer
+TENSORS_ONLY = types.SimpleNamespace(Unpickler=_TensorsOnly, __name__="tensors_only",
+                                     load=lambda f, **kw: _TensorsOnly(f, **kw).load())
+
+
 def shipped_archs():
     with open(ARCHS_JSON) as f:
         return json.load(f)
@@ -80,7 +101,7 @@ def read_checkpoint(path):
         except Exception as e:
             fail(f"{path}: not a readable safetensors file ({e})")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(path, map_location="cpu", pickle_module=TENSORS_ONLY)
     except Exception as e:
         fail(f"{path}: cannot read as a PyTorch checkpoint of tensors ({e}). A file "
              "that pickles a whole model object needs its project's code: load it there "
