@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <dnnl.hpp>
 
 #include "io/safetensors.h"
 #include "model/cpu.h"
@@ -18,7 +19,7 @@ namespace {
 // Images go through the network in chunks of about this many token rows: enough rows
 // for the GEMMs to run at full speed, few enough that the activations stay small
 // (docs/performance.md measures both). VITNT_CHUNK_ROWS overrides it. Chunking never
-// changes a result.
+// changes a result (every GEMM call is one image's rows).
 int chunk_images(int tokens_per_image) {
   static const int rows = [] {
     const char* v = std::getenv("VITNT_CHUNK_ROWS");
@@ -140,7 +141,13 @@ std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
       hr.serfiq_passes = o.serfiq_passes;
       hr.serfiq_dropout = o.serfiq_dropout;
     }
-    model::forward(impl_->weights, images.data() + start, n, s.last_block, &scorer, hr);
+    try {
+      model::forward(impl_->weights, images.data() + start, n, s.last_block, &scorer, hr);
+    } catch (const dnnl::error& e) {  // never oneDNN's bare message
+      throw Error(path() + ": oneDNN failed while scoring on this CPU (" +
+                  model::cpu_info().model_name + ", oneDNN ISA " + model::cpu_info().onednn_isa +
+                  "): " + e.what());
+    }
     for (int b = 0; b < n; ++b) {
       FaceScore& r = out[start + b];
       r.quality = scorer.quality(b);

@@ -83,4 +83,14 @@ set -e
 [ $rc2 -eq 1 ] && grep -q "depth" "$WORK/err3.txt" || fail "wrong arch: rc $rc2 $(cat "$WORK/err3.txt")"
 [ $rc3 -eq 1 ] && grep -q "A:B" "$WORK/err4.txt" || fail "bad --blocks: rc $rc3"
 [ ! -e "$WORK/x.csv" ] && [ ! -e "$WORK/y.csv" ] || fail "output written despite a fatal error"
+# bf16 where oneDNN has no native bf16 (forced on any CPU): exit 1, the missing feature and
+# fp32 named, no output; the same for bench
+set +e
+ONEDNN_MAX_CPU_ISA=AVX2 "$VITNT" score --precision bf16 --model "$WORK/vit_s.safetensors" \
+  --arch cvlface-vit-s -o "$WORK/b.csv" "$WORK/in" 2> "$WORK/err5.txt"; rc4=$?
+ONEDNN_MAX_CPU_ISA=AVX2 "$VITNT" bench --precision bf16 --batch 1 --iters 1 2> "$WORK/err6.txt" > /dev/null; rc5=$?
+set -e
+for e in 5 6; do grep -q "AVX512-BF16" "$WORK/err$e.txt" && grep -q "fp32" "$WORK/err$e.txt" ||
+  fail "bf16 refusal message: $(cat "$WORK/err$e.txt")"; done
+[ $rc4 -eq 1 ] && [ $rc5 -eq 1 ] && [ ! -e "$WORK/b.csv" ] || fail "bf16 without CPU support: rc $rc4 / $rc5"
 echo "cli_score: OK"

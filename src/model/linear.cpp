@@ -78,7 +78,8 @@ const PackedLinear::Entry& PackedLinear::entry(int rows, Epilogue e, bool bf16_o
   auto d = with_bias ? dnnl::matmul::desc(src, wany, bias_.get_desc(), dst)
                      : dnnl::matmul::desc(src, wany, dst);
   const dnnl::matmul::primitive_desc pd = make_matmul(d, attr, "linear layer");
-  Entry en{dnnl::matmul(pd), src, dst, pd.scratchpad_desc(), {}};
+  const std::string impl = pd.impl_info_str();
+  Entry en{impl.rfind("brg", 0) == 0, dnnl::matmul(pd), src, dst, pd.scratchpad_desc(), {}};
   // weights packed once per layout the primitives ask for
   for (auto& [desc, mem] : packed_)
     if (desc == pd.weights_desc()) en.weights = mem;
@@ -87,9 +88,15 @@ const PackedLinear::Entry& PackedLinear::entry(int rows, Epilogue e, bool bf16_o
     std::vector<float> f32 = w_.to_f32();
     dnnl::memory user({{in_, out_}, dt::f32, tag::ba}, cpu_engine(), f32.data());
     en.weights = dnnl::memory(pd.weights_desc(), cpu_engine());
-    dnnl::stream s(cpu_engine());
-    dnnl::reorder(user, en.weights).execute(s, user, en.weights);
-    s.wait();
+    try {
+      dnnl::stream s(cpu_engine());
+      dnnl::reorder(user, en.weights).execute(s, user, en.weights);
+      s.wait();
+    } catch (const dnnl::error& e) {
+      throw Error("oneDNN could not pack a " + std::to_string(out_) + "x" + std::to_string(in_) +
+                  " weight matrix for this CPU (oneDNN ISA " + cpu_info().onednn_isa +
+                  "): " + e.what());
+    }
     w_.release();
     packed_.emplace_back(pd.weights_desc(), en.weights);
   }
@@ -97,10 +104,17 @@ const PackedLinear::Entry& PackedLinear::entry(int rows, Epilogue e, bool bf16_o
 }
 
 void PackedLinear::run(const void* x, int rows, void* y, Epilogue e, bool bf16_out,
-                       int call_rows) const {
-  if (call_rows <= 0) call_rows = rows;
-  if (rows % call_rows != 0) throw Error("PackedLinear::run: rows not a multiple of call_rows");
-  const Entry& en = entry(call_rows, e, bf16_out);
+                       int image_rows) const {
+  if (image_rows <= 0) image_rows = rows;
+  if (rows % image_rows != 0) throw Error("PackedLinear::run: rows not whole images");
+  const Entry& one = entry(image_rows, e, bf16_out);
+  // (the many-row primitive is not even made where one image's kernel is not brgemm: no
+  // second packed copy of the weights on AVX2)
+  const Entry* all = rows > image_rows && one.row_invariant ? &entry(rows, e, bf16_out) : nullptr;
+  // one call over every image only where neither shape's kernel depends on the row count
+  const bool together = all && one.row_invariant && all->row_invariant;
+  const Entry& en = together ? *all : one;
+  const int call_rows = together ? rows : image_rows;
   const size_t in_size = precision_ == Precision::BF16 ? 2 : 4, out_size = bf16_out ? 2 : 4;
   dnnl::stream s(cpu_engine());
   const dnnl::memory pad = thread_scratchpad(en.scratchpad);

@@ -49,8 +49,13 @@ class PackedLinear {
   // y[rows, out] = x[rows, in] W^T (+ bias) (ReLU6) (+ y when BiasResidual).
   // x is float, or bf16 (uint16) in Precision::BF16; y is float, or bf16 when
   // bf16_out (only for a bf16 layer).
+  // rows is a whole number of images of image_rows rows each (0: one image). A row's
+  // result must not depend on how many rows the call has: oneDNN's brgemm kernels
+  // (AVX-512 and up) block the reduction by K alone, so one call covers all rows; any
+  // other implementation (the AVX2 gemm, whose rounding depends on the row count) gets
+  // one call per image. Invariance.* tests both under each ISA.
   void run(const void* x, int rows, void* y, Epilogue e, bool bf16_out = false,
-           int call_rows = 0) const;
+           int image_rows = 0) const;
 
   int in() const { return in_; }
   int out() const { return out_; }
@@ -65,6 +70,7 @@ class PackedLinear {
     }
   };
   struct Entry {
+    bool row_invariant;  // a brgemm implementation (see run)
     dnnl::matmul prim;
     dnnl::memory::desc src, dst, scratchpad;
     dnnl::memory weights;  // packed for this primitive

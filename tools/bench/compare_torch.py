@@ -22,11 +22,15 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# vitnt runs with the caller's environment: torch_env sets OMP_WAIT_POLICY=PASSIVE for
+# PyTorch's sake, which costs vitnt's many short parallel regions up to 25 % at batch 1
+VITNT_ENV = dict(os.environ)
 # before any library is loaded: the ISA the whole process (and vitnt's) is limited to
 AVX2_ENV = {"ONEDNN_MAX_CPU_ISA": "AVX2", "VITNT_KERNEL_ISA": "avx2",
             "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2"}
 if "--isa" in sys.argv and sys.argv[sys.argv.index("--isa") + 1:][:1] == ["avx2"]:
     os.environ.update(AVX2_ENV)
+    VITNT_ENV.update(AVX2_ENV)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import torch_env  # noqa: E402  (before torch: OMP_WAIT_POLICY)
 import torch  # noqa: E402
@@ -56,7 +60,7 @@ def main():
     # refuses to report PyTorch figures on the reference BLAS
     torch_setup = torch_env.setup(a.threads)
     batches = [int(b) for b in a.batches.split(",")]
-    cpu = json.loads(subprocess.run([a.vitnt, "info", "--json"], check=True,
+    cpu = json.loads(subprocess.run([a.vitnt, "info", "--json"], check=True, env=VITNT_ENV,
                                     capture_output=True, text=True).stdout)["cpu"]
     precisions = ["fp32"] + (["bf16"] if cpu["bf16"].startswith("native") else [])
     peak = None
@@ -80,7 +84,7 @@ def main():
                                 "--threads", str(a.threads), "--iters", str(a.iters),
                                 "--precision", prec, "--batch", *map(str, batches),
                                 "--json", ours_json] + (["--matmul-peak"] if peak is None else []),
-                               check=True)
+                               check=True, env=VITNT_ENV)
                 res = json.load(open(ours_json))
                 if peak is None:
                     peak = res["machine"]["matmul_6272x512x1536_gflops"]["fp32"]
@@ -112,6 +116,8 @@ def main():
           f"oneDNN ISA {cpu['onednn_isa']}, row kernels {cpu['row_kernels']}"
           f"{' (--isa avx2: ' + ' '.join(f'{k}={v}' for k, v in AVX2_ENV.items()) + ')' if a.isa == 'avx2' else ''}; "
           f"oneDNN fp32 matmul peak {peak:.0f} GFLOP/s (this run); bf16: {cpu['bf16']}")
+    print(f"OMP_WAIT_POLICY: vitnt {VITNT_ENV.get('OMP_WAIT_POLICY', 'unset (default)')}, "
+          f"PyTorch {os.environ.get('OMP_WAIT_POLICY')}")
     print(f"{a.threads} threads, score only, medians of {a.iters}; PyTorch "
           f"{torch_setup['torch']} on {torch_setup['blas']} ({torch_setup['blas_library']})\n")
     print("| model | blocks | batch | vitnt fp32 img/s | % of peak | vitnt bf16 img/s "
