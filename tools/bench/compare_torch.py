@@ -23,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # vitnt runs with the caller's environment: torch_env sets OMP_WAIT_POLICY=PASSIVE for
-# PyTorch's sake, which costs vitnt's many short parallel regions up to 25 % at batch 1
+# PyTorch's sake, which is not vitnt's default (measured: 3 % slower on ViT-B, AVX2, batch 1)
 VITNT_ENV = dict(os.environ)
 # before any library is loaded: the ISA the whole process (and vitnt's) is limited to
 AVX2_ENV = {"ONEDNN_MAX_CPU_ISA": "AVX2", "VITNT_KERNEL_ISA": "avx2",
