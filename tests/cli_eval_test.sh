@@ -66,6 +66,52 @@ for res in s["results"]:
     assert mine < rand, "an informative quality must beat random here"
 print("eval matches the independent implementation")
 PY
+# the log's honesty: fold wording (this CSV has no folds), TAR@FAR=1e-3, and FMRs that too
+# few impostors support (750 impostors: FMR 0.01 leaves 7 above the threshold)
+grep -q "in-sample: the pairs carry no folds" "$WORK/log.txt" || fail "no in-sample wording"
+grep -q "TAR@FAR=1e-3" "$WORK/log.txt" || fail "no TAR in the log"
+grep -q "UNRELIABLE" "$WORK/log.txt" || fail "no unreliable-FMR mark in the log"
+# scalars: the equal-count ECE against numpy, and reliable FMRs where enough impostors are
+"$PY" - "$WORK" <<'PY'
+import csv, sys
+w = sys.argv[1]
+rows = list(csv.DictReader(open(f"{w}/quality.csv")))
+with open(f"{w}/scalar.csv", "w") as f:
+    f.write("path,quality,scalar\n")
+    for r in rows:
+        q = float(r["quality"])
+        f.write(f"{r['path']},{q},{min(100, int(40 + 60 * q))}\n")
+PY
+"$VITNT" eval --pairs "$WORK/pairs.csv" -q mine="$WORK/scalar.csv" --fmr 0.1 0.001 --no-report \
+  -o "$WORK/out3" > "$WORK/log3.txt" 2> "$WORK/err3.txt"
+grep -q "equal-count" "$WORK/log3.txt" || fail "no equal-count ECE in the log: $(cat "$WORK/log3.txt")"
+grep -q "warning: FMR 0.001 rests on" "$WORK/err3.txt" || fail "no impostor warning: $(cat "$WORK/err3.txt")"
+"$PY" - "$WORK" <<'PY'
+import csv, json, sys
+import numpy as np
+w = sys.argv[1]
+sc = {r["path"]: int(r["scalar"]) for r in csv.DictReader(open(f"{w}/scalar.csv"))}
+rows = list(csv.DictReader(open(f"{w}/pairs.csv")))
+imp = np.array([float(r["score"]) for r in rows if r["genuine"] == "0"])
+s = json.load(open(f"{w}/out3/summary.json"))
+for res in s["results"]:
+    t = res["threshold"]
+    above = int((imp > t).sum())
+    assert res["impostors_above_threshold"] == above and res["reliable"] == (above >= 10), res["fmr"]
+    assert ("warning" in res) == (above < 10)
+    gen = [(min(sc[r["a"]], sc[r["b"]]) / 100, float(r["score"]) > t) for r in rows if r["genuine"] == "1"]
+    order = sorted(range(len(gen)), key=lambda i: (gen[i][0], i))
+    n = len(gen)
+    ece = 0.0
+    for b in range(10):
+        idx = order[n * b // 10: n * (b + 1) // 10]
+        p = np.mean([gen[i][0] for i in idx]); o = np.mean([gen[i][1] for i in idx])
+        ece += len(idx) / n * abs(p - o)
+    m = [x for x in res["methods"] if x["name"] == "mine"][0]
+    assert abs(m["reliability_equal_count"]["ece"] - ece) < 1e-12, (m["reliability_equal_count"]["ece"], ece)
+    assert "reliability" in m  # equal-width kept in summary.json
+print("eval: equal-count ECE, impostor counts and warnings match")
+PY
 # a quality file that lacks images is refused, naming it
 head -100 "$WORK/quality.csv" > "$WORK/partial.csv"
 if "$VITNT" eval --pairs "$WORK/pairs.csv" -q "$WORK/partial.csv" --no-report -o "$WORK/out2" 2> "$WORK/err.txt"; then

@@ -136,7 +136,21 @@ void add_scalar_checks(const Method& m, const std::vector<const eval::Pair*>& ge
                     {"predicted", b.predicted},
                     {"observed", b.observed}});
   row["reliability"] = {{"ece", rel.ece}, {"n", rel.n}, {"bins", bins}};
+  // the figure to read: equal-count bins (equal-width ones put piled-up scalars in one bin)
+  const eval::Reliability eq = eval::reliability_equal_count(predicted, match);
+  nlohmann::json eq_bins = nlohmann::json::array();
+  for (const eval::ReliabilityBin& b : eq.bins)
+    eq_bins.push_back({{"lo", b.lo},
+                       {"hi", b.hi},
+                       {"n", b.n},
+                       {"predicted", b.predicted},
+                       {"observed", b.observed}});
+  row["reliability_equal_count"] = {{"ece", eq.ece}, {"n", eq.n}, {"bins", eq_bins}};
 }
+
+// Fewer impostors than this above a threshold: its FMR is not estimated, only guessed
+// (e.g. FMR 1e-4 from 40,000 impostors rests on 4 of them).
+constexpr size_t kMinImpostorsAboveThreshold = 10;
 
 int run_eval(const EvalArgs& a) {
   std::vector<eval::Pair> pairs = eval::read_pairs(a.pairs, a.images_root);
@@ -331,7 +345,22 @@ int run_eval(const EvalArgs& a) {
   for (double fmr : a.fmrs) {
     if (impostor.empty()) break;
     const double t = eval::threshold_at_fmr(impostor, fmr);
-    nlohmann::json per = {{"fmr", fmr}, {"threshold", t}, {"methods", nlohmann::json::array()}};
+    const size_t above = static_cast<size_t>(
+        std::count_if(impostor.begin(), impostor.end(), [&](double x) { return x > t; }));
+    nlohmann::json per = {{"fmr", fmr},
+                          {"threshold", t},
+                          {"impostors_above_threshold", above},
+                          {"reliable", above >= kMinImpostorsAboveThreshold},
+                          {"methods", nlohmann::json::array()}};
+    if (above < kMinImpostorsAboveThreshold) {
+      char fmr_text[32];
+      std::snprintf(fmr_text, sizeof fmr_text, "%g", fmr);
+      per["warning"] =
+          std::string("FMR ") + fmr_text + " rests on " + std::to_string(above) + " of " +
+          std::to_string(impostor.size()) + " impostors above the threshold (fewer than " +
+          std::to_string(kMinImpostorsAboveThreshold) + "): its pAUC figures are unreliable";
+      std::fprintf(stderr, "warning: %s\n", per["warning"].get<std::string>().c_str());
+    }
     for (const Method& m : methods) {
       std::vector<double> q;
       size_t missing = 0;
@@ -378,18 +407,30 @@ int run_eval(const EvalArgs& a) {
   out.write(summary.dump(1));
   out.commit();
 
-  std::printf("%zu pairs (%zu genuine, %zu impostor); verification accuracy %.4f\n", usable.size(),
-              genuine.size(), impostor.size(),
-              summary["verification"]["accuracy_mean"].get<double>());
+  const nlohmann::json& v = summary["verification"];
+  const size_t folds = v["folds"].get<size_t>();
+  std::printf("%zu pairs (%zu genuine, %zu impostor); %s %.4f", usable.size(), genuine.size(),
+              impostor.size(),
+              folds > 1 ? (std::to_string(folds) + "-fold verification accuracy").c_str()
+                        : "verification accuracy (in-sample: the pairs carry no folds, so the "
+                          "threshold is fitted and scored on the same pairs)",
+              v["accuracy_mean"].get<double>());
+  if (v.contains("tar_at_far_1e-3"))
+    std::printf("; TAR@FAR=1e-3 %.4f", v["tar_at_far_1e-3"].get<double>());
+  std::printf("\n");
   for (const auto& r : results) {
-    std::printf("FMR %g (t = %.4f):\n  %-28s %10s %10s %10s\n", r["fmr"].get<double>(),
-                r["threshold"].get<double>(), "method", "FNMR@0", "pAUC@0.2", "pAUC@0.3");
+    std::printf("FMR %g (t = %.4f, %zu impostors above it%s):\n  %-28s %10s %10s %10s\n",
+                r["fmr"].get<double>(), r["threshold"].get<double>(),
+                r["impostors_above_threshold"].get<size_t>(),
+                r["reliable"].get<bool>() ? "" : ": UNRELIABLE, too few", "method", "FNMR@0",
+                "pAUC@0.2", "pAUC@0.3");
     for (const auto& m : r["methods"]) {
       std::printf("  %-28s %10.5f %10.5f %10.5f", m["name"].get<std::string>().c_str(),
                   m["fnmr_at_0"].get<double>(), m["pauc_0.2"].get<double>(),
                   m["pauc_0.3"].get<double>());
-      if (m.contains("reliability"))
-        std::printf("   scalar ECE %.4f", m["reliability"]["ece"].get<double>());
+      if (m.contains("reliability_equal_count"))
+        std::printf("   scalar ECE %.4f (10 equal-count bins)",
+                    m["reliability_equal_count"]["ece"].get<double>());
       std::printf("\n");
     }
   }

@@ -60,4 +60,29 @@ Reliability reliability(const std::vector<double>& predicted, const std::vector<
   return r;
 }
 
+Reliability reliability_equal_count(const std::vector<double>& predicted,
+                                    const std::vector<bool>& match, int bins) {
+  Reliability r;
+  r.n = predicted.size();
+  std::vector<size_t> order(r.n);
+  for (size_t i = 0; i < r.n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return predicted[a] < predicted[b]; });
+  for (int b = 0; b < bins && r.n; ++b) {
+    const size_t from = r.n * b / bins, to = r.n * (b + 1) / bins;
+    if (from == to) continue;
+    ReliabilityBin bin;
+    bin.lo = predicted[order[from]];
+    bin.hi = predicted[order[to - 1]];
+    bin.n = to - from;
+    for (size_t k = from; k < to; ++k)
+      bin.predicted += predicted[order[k]], bin.observed += match[order[k]];
+    bin.predicted /= bin.n;
+    bin.observed /= bin.n;
+    r.ece += double(bin.n) / r.n * std::abs(bin.predicted - bin.observed);
+    r.bins.push_back(bin);
+  }
+  return r;
+}
+
 }  // namespace vitnt::eval

@@ -33,5 +33,11 @@ struct Reliability {
 };
 Reliability reliability(const std::vector<double>& predicted, const std::vector<bool>& match,
                         int bins = 10);
+// The same with equal-count bins: the predictions sorted (ties in input order) and cut into
+// `bins` groups whose sizes differ by at most one; lo / hi are each group's smallest and
+// largest prediction. With predictions piled at 0.96-1.0, equal-width bins put nearly every
+// pair in one bin and hide the miscalibration this shows.
+Reliability reliability_equal_count(const std::vector<double>& predicted,
+                                    const std::vector<bool>& match, int bins = 10);
 
 }  // namespace vitnt::eval

@@ -131,5 +131,30 @@ TEST(Reliability, DecilesAndEce) {
   EXPECT_NEAR(r.ece, 0.5 * 0.10 + 0.5 * 0.05, 1e-12);
 }
 
+TEST(Reliability, EqualCountBinsSeeWhatOneWideBinHides) {
+  // 10 pairs predicted 0.96..0.99, all in one equal-width bin; the lower half never
+  // matches and the upper half always does: equal-count bins see it
+  std::vector<double> p;
+  std::vector<bool> m;
+  for (int i = 0; i < 10; ++i) p.push_back(0.96 + 0.003 * i), m.push_back(i >= 5);
+  const eval::Reliability wide = eval::reliability(p, m);
+  const eval::Reliability eq = eval::reliability_equal_count(p, m, 2);
+  ASSERT_EQ(eq.bins.size(), 2u);
+  EXPECT_EQ(eq.bins[0].n, 5u);
+  EXPECT_DOUBLE_EQ(eq.bins[0].observed, 0.0);
+  EXPECT_DOUBLE_EQ(eq.bins[1].observed, 1.0);
+  EXPECT_DOUBLE_EQ(eq.bins[0].lo, 0.96);
+  EXPECT_NEAR(eq.bins[1].hi, 0.987, 1e-12);
+  const double mean_lo = 0.96 + 0.003 * 2, mean_hi = 0.96 + 0.003 * 7;
+  EXPECT_NEAR(eq.ece, 0.5 * mean_lo + 0.5 * (1 - mean_hi), 1e-12);
+  EXPECT_LT(wide.ece, eq.ece);  // the single wide bin averages the two halves away
+  // 7 pairs into 3 bins: 2, 2, 3
+  const eval::Reliability three =
+      eval::reliability_equal_count({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7}, {1, 0, 1, 0, 1, 0, 1}, 3);
+  ASSERT_EQ(three.bins.size(), 3u);
+  EXPECT_EQ(three.bins[0].n + three.bins[1].n + three.bins[2].n, 7u);
+  EXPECT_EQ(three.bins[2].n, 3u);
+}
+
 }  // namespace
 }  // namespace vitnt
