@@ -105,6 +105,17 @@ nlohmann::json threshold_guidance(const std::vector<double>& gscore, const std::
   return out;
 }
 
+nlohmann::json reliability_json(const eval::Reliability& rel) {
+  nlohmann::json bins = nlohmann::json::array();
+  for (const eval::ReliabilityBin& b : rel.bins)
+    bins.push_back({{"lo", b.lo},
+                    {"hi", b.hi},
+                    {"n", b.n},
+                    {"predicted", b.predicted},
+                    {"observed", b.observed}});
+  return {{"ece", rel.ece}, {"n", rel.n}, {"bins", bins}};
+}
+
 // With calibrated scalars: cut-offs 20/40/60/80 (pair scalar = the lower one) and the
 // reliability of scalar / 100 as the probability that a mated comparison matches here.
 void add_scalar_checks(const Method& m, const std::vector<const eval::Pair*>& genuine,
@@ -127,25 +138,10 @@ void add_scalar_checks(const Method& m, const std::vector<const eval::Pair*>& ge
                     {"fnmr_kept", kept ? double(kept_fail) / kept : 0.0}});
   }
   row["scalar_cutoffs"] = cuts;
-  const eval::Reliability rel = eval::reliability(predicted, match);
-  nlohmann::json bins = nlohmann::json::array();
-  for (const eval::ReliabilityBin& b : rel.bins)
-    bins.push_back({{"lo", b.lo},
-                    {"hi", b.hi},
-                    {"n", b.n},
-                    {"predicted", b.predicted},
-                    {"observed", b.observed}});
-  row["reliability"] = {{"ece", rel.ece}, {"n", rel.n}, {"bins", bins}};
+  row["reliability"] = reliability_json(eval::reliability(predicted, match));
   // the figure to read: equal-count bins (equal-width ones put piled-up scalars in one bin)
-  const eval::Reliability eq = eval::reliability_equal_count(predicted, match);
-  nlohmann::json eq_bins = nlohmann::json::array();
-  for (const eval::ReliabilityBin& b : eq.bins)
-    eq_bins.push_back({{"lo", b.lo},
-                       {"hi", b.hi},
-                       {"n", b.n},
-                       {"predicted", b.predicted},
-                       {"observed", b.observed}});
-  row["reliability_equal_count"] = {{"ece", eq.ece}, {"n", eq.n}, {"bins", eq_bins}};
+  row["reliability_equal_count"] =
+      reliability_json(eval::reliability_equal_count(predicted, match));
 }
 
 // Fewer impostors than this above a threshold: its FMR is not estimated, only guessed
