@@ -33,7 +33,20 @@ struct Scores {
   py::array_t<int16_t> scalar;  // (N,) calibrated 0..100; -1 uncalibrated or failed
   py::object regions;           // (N, R) float32 in region_names() order, or None
   py::list errors;              // N entries: None, or why that input failed
+  py::object scalar_for;        // the calibration block the scalars come from, or None
 };
+
+// The calibration block a call asks for ("" or None: the model's default); an unknown
+// name is a bad argument (ValueError naming the blocks the model has).
+std::string calibration_name(const Model& model, const std::optional<std::string>& want) {
+  const std::string name = want.value_or("");
+  try {
+    model.config().calibration(name);
+  } catch (const Error& e) {
+    throw py::value_error(std::string("calibration_for: ") + e.what());
+  }
+  return name;
+}
 
 // Plain C++ results gathered while the GIL is released; turned into numpy afterwards.
 struct RawScores {
@@ -192,14 +205,20 @@ Scores to_python(const Model& model, RawScores&& raw, const ScoreOptions& opts) 
   }
   for (const std::string& e : raw.errors)
     out.errors.append(e.empty() ? py::object(py::none()) : py::str(e));
+  const Calibration* cal = c.calibration(opts.calibration);
+  const bool any = std::any_of(raw.scores.begin(), raw.scores.end(),
+                               [](const FaceScore& f) { return f.scalar >= 0; });
+  out.scalar_for = cal && any ? py::object(py::str(cal->name)) : py::object(py::none());
   return out;
 }
 
 Scores score(const Model& model, const py::object& images, const py::object& blocks,
              std::optional<float> scaling, std::optional<std::string> aggregation, bool embedding,
              bool patch_map, bool regions, const std::string& channel_order, bool resize,
-             const std::string& errors, int batch_size) {
+             const std::string& errors, int batch_size,
+             const std::optional<std::string>& calibration_for) {
   ScoreOptions opts;
+  opts.calibration = calibration_name(model, calibration_for);
   parse_blocks(blocks, opts);
   opts.scaling = scaling;
   if (aggregation) opts.aggregation = parse_aggregation(*aggregation);
@@ -265,7 +284,7 @@ FaceDetector load_detector(const py::object& path, float score_threshold, int ma
 // One row of `vitnt best`'s best.csv (timeline: tracks.csv) as a dict; kept faces get
 // their aligned crop in `channel_order`.
 py::dict best_row(const std::string& source, const TrackedFace& f, int crop_size,
-                  ChannelOrder order) {
+                  ChannelOrder order, const Calibration* cal) {
   py::dict d;
   d["source"] = source;
   d["track"] = f.track;
@@ -274,6 +293,7 @@ py::dict best_row(const std::string& source, const TrackedFace& f, int crop_size
   d["time_s"] = f.time_s;
   d["quality"] = f.score.quality;
   d["scalar"] = f.score.scalar >= 0 ? py::object(py::int_(f.score.scalar)) : py::none();
+  d["scalar_for"] = f.score.scalar >= 0 && cal ? py::object(py::str(cal->name)) : py::none();
   d["box_x"] = f.face.x;
   d["box_y"] = f.face.y;
   d["box_w"] = f.face.width;
@@ -299,8 +319,10 @@ py::list best_frames(const py::object& source, const Model& model, const py::obj
                      int top, double min_gap_s, int stride, const std::string& faces, int max_faces,
                      double fps, const py::object& blocks, std::optional<float> scaling,
                      std::optional<std::string> aggregation, int batch_size, bool timeline,
-                     const std::string& channel_order, const std::string& errors) {
+                     const std::string& channel_order, const std::string& errors,
+                     const std::optional<std::string>& calibration_for) {
   BestShotOptions o;
+  o.score.calibration = calibration_name(model, calibration_for);
   o.top = top;
   o.min_gap_s = min_gap_s;
   o.stride = stride;
@@ -364,7 +386,8 @@ py::list best_frames(const py::object& source, const Model& model, const py::obj
     rows = video::kept_faces(r.faces);
   py::list out;
   for (const TrackedFace* f : rows)
-    out.append(best_row(r.source, *f, model.config().img_size, order));
+    out.append(best_row(r.source, *f, model.config().img_size, order,
+                        model.config().calibration(o.score.calibration)));
   return out;
 }
 
@@ -385,13 +408,16 @@ patch_map: float32 (N, h, w) patch qualities q_p, or None when not asked
 scalar:    int16 (N,) calibrated 0..100 (README "The scalar"); -1 when the model has no
            calibration for the settings used, or the input failed
 regions:   float32 (N, R) mean patch quality of vitnt.region_names(), or None when not asked
-errors:    list of N entries: None, or why that input could not be read)")
+errors:    list of N entries: None, or why that input could not be read
+scalar_for: the calibration block (FR system) the scalars are calibrated for, or None
+           when no input got a scalar)")
       .def_readonly("quality", &Scores::quality)
       .def_readonly("embedding", &Scores::embedding)
       .def_readonly("patch_map", &Scores::patch_map)
       .def_readonly("scalar", &Scores::scalar)
       .def_readonly("regions", &Scores::regions)
       .def_readonly("errors", &Scores::errors)
+      .def_readonly("scalar_for", &Scores::scalar_for)
       .def("__len__", [](const Scores& s) { return s.quality.size(); })
       .def("__repr__", [](const Scores& s) {
         return "<vitnt.Scores n=" + std::to_string(s.quality.size()) +
@@ -443,7 +469,7 @@ vitnt.UnsupportedError (a ValueError) for bf16 on a CPU without AVX512-BF16 or A
            py::arg("scaling") = py::none(), py::arg("aggregation") = py::none(),
            py::arg("embedding") = false, py::arg("patch_map") = false, py::arg("regions") = false,
            py::arg("channel_order") = "RGB", py::arg("resize") = false, py::arg("errors") = "raise",
-           py::arg("batch_size") = 32,
+           py::arg("batch_size") = 32, py::arg("calibration_for") = py::none(),
            R"(Scores aligned face crops; returns a vitnt.Scores.
 
 images:        uint8 array (N, S, S, 3) in `channel_order` (S = config['img_size']),
@@ -460,6 +486,9 @@ resize:        paths only: resize crops of another size instead of failing them
 errors:        paths only: 'raise' (vitnt.Error naming the first unreadable file) or
                'report' (its row gets NaN and Scores.errors[i] the reason)
 batch_size:    paths only: images decoded and scored per step
+calibration_for: the FR system the scalar is calibrated for: a block of
+               config['calibrations'] by name (default: config['default_calibration']);
+               an unknown name raises ValueError
 
 Results do not depend on batch_size or threads. The GIL is released while decoding and
 scoring, so several Python threads may score at once.)");
@@ -484,7 +513,7 @@ max_side:        larger frames are scaled down to this longer side for detection
         py::arg("max_faces") = 0, py::arg("fps") = 30.0, py::arg("blocks") = py::none(),
         py::arg("scaling") = py::none(), py::arg("aggregation") = py::none(),
         py::arg("batch_size") = 32, py::arg("timeline") = false, py::arg("channel_order") = "RGB",
-        py::arg("errors") = "raise",
+        py::arg("errors") = "raise", py::arg("calibration_for") = py::none(),
         R"(The best faces of each person in a video, burst or frame folder, as `vitnt best`.
 
 source:      a video file, a folder of frames, '@list.txt', or a list of frame paths
@@ -499,12 +528,13 @@ fps:         frame rate of frame folders and lists (time = index / fps)
 blocks, scaling, aggregation: as Model.score
 batch_size:  crops per scoring batch, gathered across frames
 timeline:    every scored face (tracks.csv) instead of the kept ones (best.csv)
+calibration_for: the calibration block the scalar comes from, as Model.score
 channel_order: of the returned crops, 'RGB' (default) or 'BGR'
 errors:      'raise' (vitnt.Error when the source cannot be opened or breaks off) or 'warn'
              (a RuntimeWarning, and the faces of the frames read before)
 
 Returns a list of dicts with best.csv's columns (source, track, rank, frame, time_s,
-quality, scalar (None when uncalibrated), box_x, box_y, box_w, box_h, det_score) and
+quality, scalar (None when uncalibrated), scalar_for, box_x, box_y, box_w, box_h, det_score) and
 `crop`: the aligned face, uint8 (S, S, 3), for kept faces (rank >= 1), else None. Kept
 faces are ordered by track, then rank; with timeline, all faces in frame order.)");
 

@@ -113,12 +113,10 @@ std::vector<FaceScore> Model::score(const std::vector<ImageView>& images,
   }
   omp_set_num_threads(impl_->threads);
   // the scalar only for the settings the calibration was fitted with
-  const Calibration* cal = c.calibration && c.calibration->first_block == s.first_block &&
-                                   c.calibration->last_block == s.last_block &&
-                                   c.calibration->scaling == s.scaling &&
-                                   c.calibration->aggregation == s.aggregation
-                               ? &*c.calibration
-                               : nullptr;
+  const Calibration* cal = c.calibration(o.calibration);  // an unknown name throws
+  if (cal && !(cal->first_block == s.first_block && cal->last_block == s.last_block &&
+               cal->scaling == s.scaling && cal->aggregation == s.aggregation))
+    cal = nullptr;
   const std::vector<std::vector<float>> overlap =
       o.regions ? region_patch_overlap(c.img_size, c.patch_size)
                 : std::vector<std::vector<float>>();

@@ -149,7 +149,7 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || { cat "$WORK/err4.txt"; fail "score --detect: exit $rc, expected 2"; }
 grep -q "coffee.png: no face" "$WORK/err4.txt" || fail "score --detect: coffee.png not reported"
-[ "$(head -1 "$WORK/det.csv")" = "path,quality,scalar,face,box_x,box_y,box_w,box_h,det_score" ] ||
+[ "$(head -1 "$WORK/det.csv")" = "path,quality,scalar,scalar_for,face,box_x,box_y,box_w,box_h,det_score" ] ||
   fail "bad header: $(head -1 "$WORK/det.csv")"
 set +e
 "$VITNT" align --detector-model "$DET" --faces all -o "$WORK/few_crops" "$WORK/few" 2> /dev/null

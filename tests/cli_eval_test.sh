@@ -77,12 +77,13 @@ import csv, sys
 w = sys.argv[1]
 rows = list(csv.DictReader(open(f"{w}/quality.csv")))
 with open(f"{w}/scalar.csv", "w") as f:
-    f.write("path,quality,scalar\n")
+    f.write("path,quality,scalar,scalar_for\n")
     for r in rows:
         q = float(r["quality"])
-        f.write(f"{r['path']},{q},{min(100, int(40 + 60 * q))}\n")
+        f.write(f"{r['path']},{q},{min(100, int(40 + 60 * q))},test-fr\n")
 PY
-"$VITNT" eval --pairs "$WORK/pairs.csv" -q mine="$WORK/scalar.csv" --fmr 0.1 0.001 --no-report \
+# the scalar says it is calibrated for test-fr; the pairs' scores are named so (--fr-name)
+"$VITNT" eval --pairs "$WORK/pairs.csv" --fr-name test-fr -q mine="$WORK/scalar.csv" --fmr 0.1 0.001 --no-report \
   -o "$WORK/out3" > "$WORK/log3.txt" 2> "$WORK/err3.txt"
 grep -q "equal-count" "$WORK/log3.txt" || fail "no equal-count ECE in the log: $(cat "$WORK/log3.txt")"
 grep -q "warning: FMR 0.001 rests on" "$WORK/err3.txt" || fail "no impostor warning: $(cat "$WORK/err3.txt")"

@@ -37,7 +37,7 @@ cat "$WORK/err.txt"
 grep -q "truncated.jpg" "$WORK/err.txt" || fail "truncated.jpg not reported"
 grep -q "notes.png" "$WORK/err.txt" || fail "notes.png not reported"
 grep -q "small.png.*100x100" "$WORK/err.txt" || fail "wrong-size crop not reported"
-[ "$(head -1 "$WORK/out.csv")" = "path,quality,scalar" ] || fail "bad CSV header"
+[ "$(head -1 "$WORK/out.csv")" = "path,quality,scalar,scalar_for" ] || fail "bad CSV header"
 [ "$(tail -n +2 "$WORK/out.csv" | wc -l)" -eq 30 ] || fail "expected 30 scored rows"
 ls "$WORK" | grep -q '\.tmp\.' && fail "temporary output left behind"
 

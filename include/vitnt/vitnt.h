@@ -45,6 +45,9 @@ std::string to_string(Aggregation a);
 // monotone fit of match outcomes against Q (vitnt calibrate). Valid only for the ViTNT
 // settings it was fitted with.
 struct Calibration {
+  // The block's name within its model: the comparison system it was fitted for ("own" =
+  // the model's own embedding, "edgeface-xs", ...). Outputs name it beside the scalar.
+  std::string name;
   std::vector<float> q;  // knots: Q, strictly increasing
   std::vector<float> p;  // P(match) at each knot: non-decreasing, in [0, 1]
   // the settings Q was computed with
@@ -84,7 +87,16 @@ struct ModelConfig {
   Aggregation aggregation = Aggregation::AttentionLast;
   // tensors that may be in the file but are not used (training-only extras)
   std::vector<std::string> ignore_tensors = {"mask_token"};
-  std::optional<Calibration> calibration;  // the "calibration" block, when fitted
+  // Named calibration blocks, one per FR comparison system: the scalar is only true for the
+  // system it was fitted for. `default_calibration` names the one used when none is asked.
+  std::vector<Calibration> calibrations;
+  std::string default_calibration;
+
+  // The block named `name` ("": the default); nullptr when the model has none. A name the
+  // model does not carry is an Error listing the names it does.
+  const Calibration* calibration(const std::string& name = "") const;
+  // Adds `c`, replacing a block of the same name; the first block added becomes the default.
+  void set_calibration(Calibration c);
 
   int grid() const { return img_size / patch_size; }
   int num_patches() const { return grid() * grid(); }
@@ -92,8 +104,10 @@ struct ModelConfig {
 };
 
 ModelConfig parse_model_config(const std::string& json_text, const std::string& origin);
-// The "calibration" block on its own (vitnt calibrate writes it; errors name `origin`).
-Calibration parse_calibration(const std::string& json_text, const std::string& origin);
+// One calibration block on its own (vitnt calibrate writes it; errors name `origin`). A
+// block without a "name" is called `unnamed_as`.
+Calibration parse_calibration(const std::string& json_text, const std::string& origin,
+                              const std::string& unnamed_as = "default");
 std::string calibration_to_json(const Calibration& c);
 // Isotonic fit of match outcomes against Q: the qualities are pooled into equal-count
 // bins of at least `min_bin` (noise), the bins' match rates made non-decreasing by
@@ -130,6 +144,9 @@ struct ScoreOptions {
   float serfiq_dropout = 0.5f;
   bool embedding_norm = false;  // FaceScore::embedding_norm (runs the head)
   bool regions = false;         // FaceScore::regions: mean q_p of fixed facial regions
+  // The calibration block FaceScore::scalar comes from ("": the model's default); a name the
+  // model does not carry is an Error.
+  std::string calibration;
 };
 
 // The fixed facial regions of --regions, in the ArcFace 112x112 template (image left /
@@ -151,8 +168,8 @@ struct FaceScore {
   float embedding_norm = 0;          // |embedding before the last BatchNorm| (MagFace-style), with
                                      // embedding or serfiq_passes
   float serfiq_quality = 0;          // 1 - mean pairwise distance of the dropout embeddings
-  int scalar = -1;  // calibrated 0..100 (see Calibration); -1: the model has no calibration for
-                    // these settings
+  int scalar = -1;  // calibrated 0..100 by the block ScoreOptions::calibration names (see
+                    // Calibration); -1: the model has no calibration for these settings
   std::vector<float> regions;  // with ScoreOptions::regions: per face_regions(), the mean q_p of
                                // the region's patches weighted by overlap (and attention, when
                                // the aggregation uses it)

@@ -107,9 +107,17 @@ typedef struct vitnt_score_options {
   const char* aggregation; /* "attention-last" | "attention-all" | "uniform"; NULL: the model's */
   int faces;               /* with a detector: a vitnt_faces value */
   int resize;              /* encoded crops of another size: 1 resizes them, 0 refuses them */
+  /* the FR system the scalar is calibrated for: a calibration block of the model by name
+   * (vitnt_model_calibration_name); NULL: the model's default. Unknown: VITNT_ERR_ARGUMENT. */
+  const char* calibration_for;
 } vitnt_score_options;
 
 VITNT_API void vitnt_score_options_init(vitnt_score_options* options);
+
+/* The name of the model's calibration block i (0: the default one), for
+ * options.calibration_for; NULL past the last (a model without calibration has none).
+ * Valid while the model lives. */
+VITNT_API const char* vitnt_model_calibration_name(const vitnt_model* model, size_t i);
 
 typedef struct vitnt_result vitnt_result;
 
@@ -155,6 +163,9 @@ VITNT_API size_t vitnt_result_count(const vitnt_result* result);
 VITNT_API float vitnt_face_quality(const vitnt_result* result, size_t i); /* Q, in (0, 1] */
 /* Calibrated 0..100; -1: the model has no calibration for these settings. */
 VITNT_API int vitnt_face_scalar(const vitnt_result* result, size_t i);
+/* The calibration block (FR system) the result's scalars are calibrated for; NULL when
+ * they are -1. Valid until the result is freed. */
+VITNT_API const char* vitnt_result_scalar_for(const vitnt_result* result);
 /* Detection confidence in [0, 1]; -1 for a face given as an aligned crop. */
 VITNT_API float vitnt_face_det_score(const vitnt_result* result, size_t i);
 /* Box x, y, width, height and the 5 landmarks x1, y1, ..., x5, y5 (eyes, nose tip, mouth

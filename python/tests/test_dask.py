@@ -51,9 +51,9 @@ def main():
     ref = {}
     with open(os.path.join(WORK, "ref.csv")) as f:
         rows = list(csv.reader(f))
-        assert rows[0][:3] == ["path", "quality", "scalar"], rows[0][:3]
+        assert rows[0][:4] == ["path", "quality", "scalar", "scalar_for"], rows[0][:4]
         for row in rows[1:]:  # quality, then the embedding; the scalar (column 2) apart
-            ref[row[0]] = np.array([float(x) for x in row[1:2] + row[3:]], np.float32)
+            ref[row[0]] = np.array([float(x) for x in row[1:2] + row[4:]], np.float32)
             ref[row[0] + "#scalar"] = float(row[2]) if row[2] else np.nan
 
     def compare(df, what):

@@ -41,9 +41,9 @@ def cli(args, out):
         r = csv.reader(f)
         header = next(r)
         ne = sum(h.startswith("emb_") for h in header)
-        assert header[:3] == ["path", "quality", "scalar"], header
+        assert header[:4] == ["path", "quality", "scalar", "scalar_for"], header
         for row in r:
-            v = np.array([float(x) for x in row[1:2] + row[3:]], np.float32)
+            v = np.array([float(x) for x in row[1:2] + row[4:]], np.float32)
             rows[row[0]] = (v[0], v[1 : 1 + ne], v[1 + ne :], int(row[2]) if row[2] else -1)
     return rows
 
@@ -165,6 +165,29 @@ fp = vitnt.Model(MODEL, config=os.path.join(SRC, "models", "vitnt-s16.json")).sc
 check(np.array_equal(d, a.quality[:4]) and np.array_equal(fp, a.quality[:4]), "config dict/file")
 check("vitnt-s16" not in vitnt.builtin_arch_names() and
       vitnt.builtin_arch("cvlface-vit-b")["patch_size"] == 8, "builtin_arch")
+
+# 5b. named calibration blocks: calibration_for picks one, Scores.scalar_for names it, the
+# CLI's --calibration-for gives the same scalars, an unknown name is a ValueError
+cfg = model.config
+default = cfg["default_calibration"]
+check(s.scalar_for == default, f"scalar_for {s.scalar_for!r}, the default is {default!r}")
+half = dict(next(b for b in cfg["calibrations"] if b["name"] == default), name="half")
+half["knots"] = dict(half["knots"], p=[x / 2 for x in half["knots"]["p"]])
+cfg["calibrations"].append(half)
+with open(os.path.join(WORK, "two_blocks.json"), "w") as f:
+    json.dump(cfg, f)
+m2 = vitnt.Model(MODEL, config=cfg, threads=2)
+h = m2.score(paths, calibration_for="half")
+check(h.scalar_for == "half" and m2.score(paths).scalar_for == default, "calibration_for: scalar_for")
+check(np.array_equal(m2.score(paths).scalar, s.scalar), "a second block changed the default's scalars")
+check(np.array_equal(h.quality, s.quality) and not np.array_equal(h.scalar, s.scalar),
+      "calibration_for='half': same scalars as the default")
+ref_h = cli(["--model-config", os.path.join(WORK, "two_blocks.json"), "--calibration-for", "half",
+             "@" + os.path.join(WORK, "list.txt")], os.path.join(WORK, "ref_half.csv"))
+check(np.array_equal(h.scalar, np.array([ref_h[p][3] for p in paths])),
+      "calibration_for: differs from the CLI's --calibration-for")
+raises(ValueError, r"calibration_for: .*'arcface'.*it has: .*half",
+       lambda: m2.score(paths[:1], calibration_for="arcface"))
 
 # 6. errors: the C++ message as vitnt.Error (a RuntimeError); bad arguments as ValueError/TypeError
 check(issubclass(vitnt.Error, RuntimeError), "vitnt.Error is not a RuntimeError")

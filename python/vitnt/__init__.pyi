@@ -30,6 +30,8 @@ class Scores:
     def regions(self) -> Optional[npt.NDArray[np.float32]]: ...  # (N, R) or None
     @property
     def errors(self) -> list[Optional[str]]: ...  # None, or why input i failed
+    @property
+    def scalar_for(self) -> Optional[str]: ...  # the calibration block of the scalars
     def __len__(self) -> int: ...
 
 class Model:
@@ -61,6 +63,7 @@ class Model:
         resize: bool = False,
         errors: Literal["raise", "report"] = "raise",
         batch_size: int = 32,
+        calibration_for: Optional[str] = None,
     ) -> Scores: ...
 
 class FaceDetector:
@@ -90,6 +93,7 @@ def best_frames(
     timeline: bool = False,
     channel_order: Literal["RGB", "BGR"] = "RGB",
     errors: Literal["raise", "warn"] = "raise",
+    calibration_for: Optional[str] = None,
 ) -> list[dict]: ...
 def builtin_arch(name: str) -> dict: ...
 def builtin_arch_names() -> list[str]: ...

@@ -61,6 +61,7 @@ class Settings:
     patch_map: bool = False
     resize: bool = False
     batch_size: int = 32
+    calibration_for: Optional[str] = None  # the calibration block of the scalar (None: default)
     # The client's working folder: relative input, model and config paths are taken from
     # it, so that they name the same files on workers started elsewhere.
     base_dir: str = ""
@@ -129,7 +130,7 @@ def preload(client, model_path: StrPath, *, config: Union[dict, StrPath, None] =
 
 
 def _columns(s: Settings, num_features: int, grid: int) -> list[str]:
-    cols = ["path", "quality", "scalar", "error"]
+    cols = ["path", "quality", "scalar", "scalar_for", "error"]
     if s.embedding:
         cols += [f"emb_{i}" for i in range(num_features)]
     if s.patch_map:
@@ -139,7 +140,8 @@ def _columns(s: Settings, num_features: int, grid: int) -> list[str]:
 
 def _empty_frame(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(
-        {c: pd.Series(dtype=object if c in ("path", "error") else np.float32) for c in columns}
+        {c: pd.Series(dtype=object if c in ("path", "scalar_for", "error") else np.float32)
+         for c in columns}
     )
 
 
@@ -152,6 +154,7 @@ def score_partition(paths: Sequence[str], s: Settings) -> pd.DataFrame:
     quality = np.full(n, np.nan, np.float32)
     scalar = np.full(n, np.nan, np.float32)  # 0..100; NaN: uncalibrated or failed
     errors: list[Optional[str]] = [None] * n
+    scalar_for: list[Optional[str]] = [None] * n  # the FR system of the row's scalar
     emb = np.full((n, c["num_features"]), np.nan, np.float32) if s.embedding else None
     pmap = np.full((n, grid * grid), np.nan, np.float32) if s.patch_map else None
     for start in range(0, n, s.batch_size):
@@ -160,17 +163,20 @@ def score_partition(paths: Sequence[str], s: Settings) -> pd.DataFrame:
         # (an invalid block range, a model without FR head) is wrong for every image.
         r = model.score(chunk, blocks=s.blocks, scaling=s.scaling, aggregation=s.aggregation,
                         embedding=s.embedding, patch_map=s.patch_map, resize=s.resize,
-                        errors="report", batch_size=s.batch_size)
+                        errors="report", batch_size=s.batch_size,
+                        calibration_for=s.calibration_for)
         end = start + len(chunk)
         quality[start:end] = r.quality
         scalar[start:end] = np.where(r.scalar >= 0, r.scalar, np.nan)
+        scalar_for[start:end] = [r.scalar_for if v >= 0 else None for v in r.scalar]
         errors[start:end] = r.errors
         if emb is not None:
             emb[start:end] = r.embedding
         if pmap is not None:
             pmap[start:end] = r.patch_map.reshape(len(chunk), -1)
     parts = [pd.DataFrame({"path": pd.Series(list(paths), dtype=object), "quality": quality,
-                           "scalar": scalar, "error": pd.Series(errors, dtype=object)})]
+                           "scalar": scalar, "scalar_for": pd.Series(scalar_for, dtype=object),
+                           "error": pd.Series(errors, dtype=object)})]
     cols = _columns(s, c["num_features"], grid)
     if emb is not None:
         parts.append(pd.DataFrame(emb, columns=[k for k in cols if k.startswith("emb_")]))
@@ -265,7 +271,7 @@ def make_settings(model_path: StrPath, *, config: Union[dict, StrPath, None] = N
                   blocks: Union[tuple[int, int], str, None] = None,
                   scaling: Optional[float] = None, aggregation: Optional[str] = None,
                   embedding: bool = False, patch_map: bool = False, resize: bool = False,
-                  batch_size: int = 32) -> Settings:
+                  batch_size: int = 32, calibration_for: Optional[str] = None) -> Settings:
     if config is not None and arch is not None:
         raise Error("give either config or arch, not both")
     if threads < 1 or batch_size < 1:
@@ -288,7 +294,8 @@ def make_settings(model_path: StrPath, *, config: Union[dict, StrPath, None] = N
         arch=arch, threads=threads, precision=precision,
         blocks=tuple(blocks) if blocks is not None else None,
         scaling=scaling, aggregation=aggregation, embedding=embedding, patch_map=patch_map,
-        resize=resize, batch_size=batch_size, base_dir=os.getcwd())
+        resize=resize, batch_size=batch_size, calibration_for=calibration_for,
+        base_dir=os.getcwd())
 
 
 def _chunks(paths: list[str], size: int) -> list[list[str]]:
@@ -445,20 +452,25 @@ def read_shards(output: StrPath) -> dd.DataFrame:
         return dd.read_parquet(files)
     with open(files[0]) as f:
         columns = f.readline().rstrip("\n").split(",")
-    floats = [c for c in columns if c not in ("path", "error")]
+    texts = ("path", "scalar_for", "error")
+    floats = [c for c in columns if c not in texts]
     # Only the number columns have missing values (an empty field); a path or an error
     # text is never read as NaN.
     df = dd.read_csv(files, blocksize=None, keep_default_na=False,
                      na_values={c: [""] for c in floats}, float_precision="round_trip",
-                     dtype={**{"path": object, "error": object}, **{c: np.float64 for c in floats}})
+                     dtype={**{c: object for c in texts if c in columns},
+                            **{c: np.float64 for c in floats}})
     df = df.astype({c: np.float32 for c in floats})
     return df.map_partitions(_none_errors, meta=df._meta)
 
 
 def _none_errors(df: pd.DataFrame) -> pd.DataFrame:
-    # An empty error field means "no error": None, as in the lazy frame.
+    # An empty error (scalar_for) field means "no error" ("no scalar"): None, as in the
+    # lazy frame.
     df = df.copy()
-    df["error"] = df["error"].where(df["error"] != "", None)
+    for c in ("scalar_for", "error"):
+        if c in df.columns:
+            df[c] = df[c].where(df[c] != "", None)
     return df
 
 
@@ -469,7 +481,7 @@ def score_files(paths_or_glob: Union[StrPath, Sequence[StrPath]], model_path: St
                 blocks: Union[tuple[int, int], str, None] = None, scaling: Optional[float] = None,
                 aggregation: Optional[str] = None, embedding: bool = False,
                 patch_map: bool = False, resize: bool = False,
-                batch_size: int = 32) -> dd.DataFrame:
+                batch_size: int = 32, calibration_for: Optional[str] = None) -> dd.DataFrame:
     """Scores image files on a Dask cluster; returns a Dask DataFrame.
 
     paths_or_glob:  a list of paths, a glob ('faces/**/*.jpg'), a folder or a list file
@@ -485,14 +497,17 @@ def score_files(paths_or_glob: Union[StrPath, Sequence[StrPath]], model_path: St
     precision:      'fp32' (exact) or 'bf16' (faster; as vitnt.Model)
     blocks, scaling, aggregation, embedding, patch_map, resize: as Model.score
     batch_size:     images decoded and scored per step inside a task
+    calibration_for: the calibration block (FR system) of the scalar (default: the model's)
 
-    Columns: path, quality (float32), scalar (float32: 0..100, NaN when uncalibrated), error (None or why the image failed), emb_0.. and
+    Columns: path, quality (float32), scalar (float32: 0..100, NaN when uncalibrated),
+    scalar_for (the calibration block of the scalar, None without one), error (None or
+    why the image failed), emb_0.. and
     q_0.. when asked. Row order is input order.
     """
     options = dict(config=config, arch=arch, threads=threads, precision=precision,
                    blocks=blocks, scaling=scaling,
                    aggregation=aggregation, embedding=embedding, patch_map=patch_map,
-                   resize=resize, batch_size=batch_size)
+                   resize=resize, batch_size=batch_size, calibration_for=calibration_for)
     if output is None:
         return score_frame(paths_or_glob, model_path, partition_size=partition_size, **options)
     write_shards(paths_or_glob, model_path, output, client=client,
@@ -537,6 +552,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--embedding", action="store_true", help="also write emb_0.. columns")
     ap.add_argument("--patch-map", action="store_true", help="also write q_0.. columns")
     ap.add_argument("--resize", action="store_true", help="resize crops of another size")
+    ap.add_argument("--calibration-for", help="the calibration block (FR system) of the scalar "
+                    "(default: the model's default)")
     ap.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto")
     a = ap.parse_args(argv)
     if not a.model:
@@ -547,7 +564,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                         threads=a.model_threads, precision=a.precision, blocks=a.blocks,
                         scaling=a.scaling,
                         aggregation=a.aggregation, embedding=a.embedding,
-                        patch_map=a.patch_map, resize=a.resize, batch_size=a.batch)
+                        patch_map=a.patch_map, resize=a.resize, batch_size=a.batch,
+                        calibration_for=a.calibration_for)
     except (Error, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -63,11 +63,12 @@ static size_t read_lines(const char* path, char** lines, size_t max) {
   return n;
 }
 
-/* One CSV row per face as `vitnt score` writes it (path, quality, scalar; with --detect:
-   face, box, det_score): the scalar is compared with the CLI's too. */
+/* One CSV row per face as `vitnt score` writes it (path, quality, scalar, scalar_for; with
+   --detect: face, box, det_score): the scalar is compared with the CLI's too. */
 static void write_row(FILE* out, const char* path, const vitnt_result* r, size_t i, int detected) {
   fprintf(out, "%s,%.9g,", path, vitnt_face_quality(r, i));
   if (vitnt_face_scalar(r, i) >= 0) fprintf(out, "%d", vitnt_face_scalar(r, i));
+  fprintf(out, ",%s", vitnt_result_scalar_for(r) ? vitnt_result_scalar_for(r) : "");
   if (detected) {
     float box[4];
     CHECK(vitnt_face_box(r, i, box) == VITNT_OK, "box");
@@ -221,6 +222,35 @@ int main(int argc, char** argv) {
       CHECK(vitnt_face_det_score(r, 0) == -1, "a crop has no detection score");
       CHECK(vitnt_face_box(NULL, 0, box) == VITNT_ERR_ARGUMENT, "box of NULL");
       check_error("vitnt_face_box(NULL)", VITNT_ERR_ARGUMENT, "result is NULL");
+      /* calibration blocks: block 0 is the default; naming it gives the same scalar, an
+         unknown name is refused naming the blocks */
+      const char* def = vitnt_model_calibration_name(model, 0);
+      CHECK(
+          def != NULL && vitnt_result_scalar_for(r) && strcmp(def, vitnt_result_scalar_for(r)) == 0,
+          "block 0 (%s) is not the result's scalar_for (%s)", def ? def : "NULL",
+          vitnt_result_scalar_for(r) ? vitnt_result_scalar_for(r) : "NULL");
+      vitnt_score_options co;
+      vitnt_score_options_init(&co);
+      CHECK(co.calibration_for == NULL, "calibration_for not NULL by default");
+      co.calibration_for = def;
+      vitnt_result* r3 = vitnt_score_encoded(model, data, len, NULL, &co);
+      CHECK(r3 && vitnt_face_scalar(r3, 0) == vitnt_face_scalar(r, 0), "named default differs");
+      vitnt_result_free(r3);
+      size_t blocks = 0;
+      while (vitnt_model_calibration_name(model, blocks)) ++blocks;
+      for (size_t b = 1; b < blocks; ++b) { /* every other block scores, named in the result */
+        co.calibration_for = vitnt_model_calibration_name(model, b);
+        r3 = vitnt_score_encoded(model, data, len, NULL, &co);
+        CHECK(r3 && strcmp(vitnt_result_scalar_for(r3), co.calibration_for) == 0,
+              "block %zu: scalar_for", b);
+        vitnt_result_free(r3);
+      }
+      printf("calibration blocks: %zu, default %s\n", blocks, def ? def : "none");
+      co.calibration_for = "no-such-system";
+      CHECK(vitnt_score_encoded(model, data, len, NULL, &co) == NULL, "unknown calibration scored");
+      check_error("vitnt_score_encoded(calibration_for)", VITNT_ERR_ARGUMENT,
+                  "no calibration for 'no-such-system' (it has: ");
+      CHECK(vitnt_model_calibration_name(NULL, 0) == NULL, "calibration name of NULL");
     }
     vitnt_result_free(r);
     free(data);

@@ -32,6 +32,7 @@ struct vitnt_detector {
 
 struct vitnt_result {
   std::vector<vitnt::FaceScore> scores;
+  std::string scalar_for;          // the calibration block of the scalars ("" when they are -1)
   std::vector<vitnt::Face> faces;  // one per score when detected, else empty
   int grid = 0;
 };
@@ -107,13 +108,22 @@ Request parse_options(const vitnt_score_options* options) {
                                        vitnt::FaceChoice::All};
   r.faces = choices[o.faces];
   r.resize = o.resize != 0;
+  if (o.calibration_for) r.score.calibration = o.calibration_for;
   return r;
+}
+
+void set_scalar_for(vitnt_result& out, const vitnt_model& m, const Request& r) {
+  const vitnt::Calibration* c = m.model.config().calibration(r.score.calibration);
+  const bool any = std::any_of(out.scores.begin(), out.scores.end(),
+                               [](const vitnt::FaceScore& f) { return f.scalar >= 0; });
+  out.scalar_for = c && any ? c->name : "";
 }
 
 vitnt_result* score_views(const vitnt_model& m, const std::vector<vitnt::ImageView>& views,
                           const Request& r) {
   auto out = std::make_unique<vitnt_result>();
   out->scores = m.model.score(views, r.score);
+  set_scalar_for(*out, m, r);
   out->grid = r.score.patch_map ? m.model.config().grid() : 0;
   return out.release();
 }
@@ -228,7 +238,19 @@ vitnt_detector* vitnt_detector_load(const char* onnx_path, float score_threshold
 void vitnt_detector_free(vitnt_detector* detector) { delete detector; }
 
 void vitnt_score_options_init(vitnt_score_options* options) {
-  if (options) *options = {0, 0, -1, -1, 0.0f, nullptr, VITNT_FACES_CENTRAL, 0};
+  if (options) *options = {0, 0, -1, -1, 0.0f, nullptr, VITNT_FACES_CENTRAL, 0, nullptr};
+}
+
+const char* vitnt_model_calibration_name(const vitnt_model* model, size_t i) {
+  return guard(VITNT_ERR_ARGUMENT, static_cast<const char*>(nullptr), [&]() -> const char* {
+    const vitnt::ModelConfig& c = need(model, "model").model.config();
+    const vitnt::Calibration* def = c.calibration();
+    if (!def) return nullptr;
+    if (i == 0) return def->name.c_str();
+    for (const vitnt::Calibration& b : c.calibrations)  // the others, in the model's order
+      if (&b != def && --i == 0) return b.name.c_str();
+    return nullptr;
+  });
 }
 
 vitnt_result* vitnt_score_encoded(const vitnt_model* model, const void* data, size_t size,
@@ -289,6 +311,13 @@ float vitnt_face_quality(const vitnt_result* result, size_t i) {
 
 int vitnt_face_scalar(const vitnt_result* result, size_t i) {
   return guard(VITNT_ERR_ARGUMENT, -1, [&] { return face_at(result, i).scalar; });
+}
+
+const char* vitnt_result_scalar_for(const vitnt_result* result) {
+  return guard(VITNT_ERR_ARGUMENT, static_cast<const char*>(nullptr), [&]() -> const char* {
+    const vitnt_result& r = need(result, "result");
+    return r.scalar_for.empty() ? nullptr : r.scalar_for.c_str();
+  });
 }
 
 float vitnt_face_det_score(const vitnt_result* result, size_t i) {

@@ -30,6 +30,7 @@ int run_best(BestArgs& a) {
   o.score.scaling = a.scaling;
   if (!a.aggregation.empty()) o.score.aggregation = parse_aggregation(a.aggregation);
   o.faces = parse_face_choice(a.detector.faces);
+  o.score.calibration = a.model.calibration_for;
   if (o.top < 1 || o.stride < 1 || o.batch < 1 || o.fps <= 0 || o.min_gap_s < 0 ||
       o.max_faces < 0 || o.tracker.max_gap_frames < 0)
     throw Error(
@@ -89,7 +90,9 @@ int run_best(BestArgs& a) {
     writer.add(r);
   }
   const double elapsed = clock.seconds();
+  const Calibration* cal = model.config().calibration(a.model.calibration_for);
   nlohmann::json settings = {{"model", model.path()},
+                             {"scalar_for", cal ? nlohmann::json(cal->name) : nlohmann::json()},
                              {"detector", detector.path()},
                              {"top", o.top},
                              {"min_gap_s", o.min_gap_s},
@@ -147,6 +150,7 @@ Command add_best_command(CLI::App& app) {
                   "smaller; faces must stay larger than ~20 px)")
       ->capture_default_str();
   add_model_options(*cmd, s.model);
+  add_calibration_for_option(*cmd, s.model);
   cmd->add_option("--blocks", s.blocks, "block range A:B (default: the model's)");
   cmd->add_option("--scaling", s.scaling, "s in q_p = 2/(1+exp(s d_p)) (default: the model's)");
   cmd->add_option("--aggregation", s.aggregation, "attention-last | attention-all | uniform");

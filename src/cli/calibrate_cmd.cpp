@@ -22,6 +22,8 @@ namespace {
 struct CalibrateArgs {
   ModelArgs model;
   std::string unlabelled, pairs, images_root, quality_file, work, fr_name, output, embed_into;
+  std::string name;  // the block's name: the comparison system ("own", "edgeface-xs", ...)
+  bool make_default = false;
   int limit = 8000, seed = 0;
   double fmr = 1e-3;
   size_t min_bin = 50;
@@ -58,6 +60,11 @@ void score_images(const Model& model, const std::vector<std::string>& paths, boo
 int run_calibrate(const CalibrateArgs& a) {
   if (a.unlabelled.empty() == a.pairs.empty())
     throw Error("give either --unlabelled DIR (synthetic mates) or --pairs FILE");
+  const std::string name = !a.name.empty() ? a.name : a.unlabelled.empty() ? "" : "own";
+  if (name.empty())
+    throw Error(
+        "--pairs needs --name: the comparison system the pairs' scores come from, as "
+        "users will ask for it with --calibration-for (e.g. own, edgeface-xs)");
   Model model = load_model(a.model);
   const ModelConfig& c = model.config();
   std::vector<eval::Pair> pairs;
@@ -113,6 +120,7 @@ int run_calibrate(const CalibrateArgs& a) {
   Calibration cal = eval::calibrate_from_pairs(pairs, quality, a.fmr, a.min_bin);
   cal.first_block = c.first_block, cal.last_block = c.last_block;
   cal.scaling = c.scaling, cal.aggregation = c.aggregation;
+  cal.name = name;
   cal.fr_system = fr;
   cal.data = data;
   char date[32];
@@ -121,6 +129,7 @@ int run_calibrate(const CalibrateArgs& a) {
   cal.fitted = std::string(date) + ", vitnt " + VITNT_VERSION;
   size_t matched = 0;
   for (const eval::Pair& p : pairs) matched += p.genuine && *p.score > cal.threshold;
+  std::fprintf(stderr, "calibration '%s' for %s\n", cal.name.c_str(), cal.fr_system.c_str());
   std::fprintf(stderr,
                "%zu mated pairs, %zu matched at FMR %g (threshold %.4f); %zu knots, scalar %d "
                "at the lowest Q to %d at the highest\n",
@@ -131,11 +140,17 @@ int run_calibrate(const CalibrateArgs& a) {
   out.commit();
   std::fprintf(stderr, "calibration -> %s\n", a.output.c_str());
   if (!a.embed_into.empty()) {
-    ModelConfig with = c;
-    with.calibration = cal;
+    ModelConfig with = c;  // the model's other blocks kept; one of the same name replaced
+    with.set_calibration(cal);
+    if (a.make_default) with.default_calibration = cal.name;
     io::copy_with_metadata(model.path(), a.embed_into,
                            {{"vitnt_config", model_config_to_json(with)}});
-    std::fprintf(stderr, "model with the calibration embedded -> %s\n", a.embed_into.c_str());
+    std::fprintf(stderr,
+                 "model with the calibration embedded -> %s (blocks:", a.embed_into.c_str());
+    for (const Calibration& b : with.calibrations)
+      std::fprintf(stderr, " %s%s", b.name.c_str(),
+                   b.name == with.default_calibration ? " (default)" : "");
+    std::fprintf(stderr, ")\n");
   }
   return 0;
 }
@@ -159,13 +174,19 @@ Command add_calibrate_command(CLI::App& app) {
                   "(a) pairs with identities and comparison scores (CSV a,b,genuine,score)");
   cmd->add_option("--images-root", s.images_root, "(a) folder the pair paths are relative to");
   cmd->add_option("--quality", s.quality_file, "(a) quality file (default: the model scores them)");
-  cmd->add_option("--fr-name", s.fr_name, "the comparison system, as recorded in the block");
+  cmd->add_option("--name", s.name,
+                  "the block's name, for --calibration-for (default with --unlabelled: own; "
+                  "required with --pairs)");
+  cmd->add_option("--fr-name", s.fr_name, "the comparison system, described in the block");
   cmd->add_option("--fmr", s.fmr, "operating point")->capture_default_str();
   cmd->add_option("--min-bin", s.min_bin, "mated pairs per bin before the isotonic fit")
       ->capture_default_str();
   cmd->add_option("-o,--output", s.output, "the calibration block (JSON)")->required();
   cmd->add_option("--embed-into", s.embed_into,
-                  "also write a copy of the model with the block embedded");
+                  "also write a copy of the model with the block embedded (beside its other "
+                  "blocks; one of the same name is replaced)");
+  cmd->add_flag("--make-default", s.make_default,
+                "--embed-into: make this block the model's default (else the first block is)");
   return {cmd, [args] { return run_calibrate(*args); }};
 }
 

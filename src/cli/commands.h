@@ -18,7 +18,8 @@ struct ModelArgs {
   std::string weights, config_path, arch;
   int threads = 0;
   std::string precision = "fp32";
-  std::string calibration;  // a calibration JSON replacing the model's own
+  std::string calibration;      // a calibration block JSON, added and made the default
+  std::string calibration_for;  // the block the scalar comes from ("": the default)
 };
 
 // A registered subcommand and what running it does (returns the exit code).
@@ -48,6 +49,11 @@ FaceDetector load_detector(const DetectArgs& a);
 std::string default_detector_path();
 
 void add_model_options(CLI::App& cmd, ModelArgs& a);
+// --calibration-for, for the commands that output the scalar.
+void add_calibration_for_option(CLI::App& cmd, ModelArgs& a);
+// "scalar: calibration 'own' (own embedding of vitnt-s16, cosine) at FMR 0.001", or why
+// there is no scalar; for a log line.
+std::string describe_scalar(const Model& model, const std::string& calibration_for);
 // "A:B" into o.first_block/last_block (empty: unchanged).
 void parse_block_range(const std::string& text, ScoreOptions& o);
 using io::csv_field;       // src/io/partial_output.h

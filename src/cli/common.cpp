@@ -54,11 +54,32 @@ Model load_model(const ModelArgs& a) {
   else if (a.precision != "fp32")
     throw Error("--precision must be fp32 or bf16, got '" + a.precision + "'");
   const std::string weights = a.weights.empty() ? default_model_path() : a.weights;
-  if (!a.calibration.empty()) {  // the model's description, with this calibration instead
+  if (!a.calibration.empty()) {  // the model's description, with this block added as default
     if (!config) config = Model::load(weights, std::nullopt, lo).config();
-    config->calibration = parse_calibration(io::read_text_file(a.calibration), a.calibration);
+    Calibration c = parse_calibration(io::read_text_file(a.calibration), a.calibration);
+    config->default_calibration = c.name;
+    config->set_calibration(std::move(c));
   }
-  return Model::load(weights, config, lo);
+  Model m = Model::load(weights, config, lo);
+  m.config().calibration(a.calibration_for);  // refuses a name the model does not carry
+  return m;
+}
+
+void add_calibration_for_option(CLI::App& cmd, ModelArgs& a) {
+  cmd.add_option("--calibration-for", a.calibration_for,
+                 "the FR system the scalar is calibrated for: a calibration block of the model "
+                 "(`vitnt info --model` lists them; default: the model's default)");
+}
+
+std::string describe_scalar(const Model& model, const std::string& calibration_for) {
+  const Calibration* c = model.config().calibration(calibration_for);
+  if (!c)
+    return model.path() +
+           " has no calibration: no scalar (fit one with `vitnt calibrate`, "
+           "README \"The scalar\")";
+  char fmr[32];
+  std::snprintf(fmr, sizeof fmr, "%g", c->fmr);
+  return "scalar: calibration '" + c->name + "' (" + c->fr_system + ", FMR " + fmr + ")";
 }
 
 void add_model_options(CLI::App& cmd, ModelArgs& a) {
@@ -70,7 +91,8 @@ void add_model_options(CLI::App& cmd, ModelArgs& a) {
                  "fp32 (exact) or bf16 (AVX512-BF16 GEMMs, faster; see docs/performance.md)")
       ->capture_default_str();
   cmd.add_option("--calibration", a.calibration,
-                 "a calibration JSON (vitnt calibrate) instead of the model's own");
+                 "a calibration block JSON (vitnt calibrate): added to the model's blocks "
+                 "(replacing one of its name) and made the default");
 }
 
 Progress::Progress(size_t total) : total_(total), tty_(::isatty(2)), start_(Clock::now()) {

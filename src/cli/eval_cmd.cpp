@@ -34,7 +34,7 @@ namespace {
 struct EvalArgs {
   ModelArgs model;  // for --fr vit
   std::string pairs, images_root, output_dir;
-  std::string fr = "vit", fr_model, fr_order = "RGB";
+  std::string fr = "vit", fr_model, fr_order = "RGB", fr_name;
   float fr_mean = 127.5f, fr_std = 127.5f;
   std::vector<std::string> qualities;       // NAME=FILE
   std::vector<std::string> baselines;       // laplacian
@@ -55,7 +55,20 @@ struct Method {
   // measured here, for methods computed here (null in summary.json otherwise)
   std::optional<double> passes_per_face, ms_per_face;
   std::map<std::string, int> scalar;  // calibrated 0..100, for the images that have one
+  std::string scalar_for;             // the calibration those scalars come from ("": unknown)
 };
+
+// The name the comparisons go by, matched against the calibration a scalar comes from:
+// --fr-name, else "own" for the ViT's own embedding, else the ONNX file's stem in lower
+// case with '-' for '_' (edgeface_xs.onnx -> edgeface-xs); "" for scores given in the pairs.
+std::string comparison_system(const EvalArgs& a, bool scores_computed) {
+  if (!a.fr_name.empty()) return a.fr_name;
+  if (!scores_computed) return "";
+  if (a.fr == "vit") return "own";
+  std::string n = fs::path(a.fr_model).stem().string();
+  for (char& ch : n) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
+  return n;
+}
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -118,8 +131,11 @@ nlohmann::json reliability_json(const eval::Reliability& rel) {
 
 // With calibrated scalars: cut-offs 20/40/60/80 (pair scalar = the lower one) and the
 // reliability of scalar / 100 as the probability that a mated comparison matches here.
+// The reliability (ECE) only where the scalar was calibrated for the system the pairs are
+// compared by: elsewhere it measures nothing the scalar claims.
 void add_scalar_checks(const Method& m, const std::vector<const eval::Pair*>& genuine,
-                       const std::vector<double>& gscore, double t, nlohmann::json& row) {
+                       const std::vector<double>& gscore, double t, const std::string& system,
+                       nlohmann::json& row) {
   std::vector<double> predicted;
   std::vector<bool> match;
   for (size_t i = 0; i < genuine.size(); ++i) {
@@ -138,6 +154,14 @@ void add_scalar_checks(const Method& m, const std::vector<const eval::Pair*>& ge
                     {"fnmr_kept", kept ? double(kept_fail) / kept : 0.0}});
   }
   row["scalar_cutoffs"] = cuts;
+  row["scalar_for"] = m.scalar_for;
+  if (m.scalar_for.empty() || m.scalar_for != system) {
+    row["reliability_not_shown"] =
+        "scalar calibrated for " + (m.scalar_for.empty() ? "an unnamed system" : m.scalar_for) +
+        ", comparisons by " + (system.empty() ? "an unnamed system (--fr-name)" : system) +
+        ": ECE not shown";
+    return;
+  }
   row["reliability"] = reliability_json(eval::reliability(predicted, match));
   // the figure to read: equal-count bins (equal-width ones put piled-up scalars in one bin)
   row["reliability_equal_count"] =
@@ -229,6 +253,8 @@ int run_eval(const EvalArgs& a) {
   } else {
     fr_info = {{"kind", "scores from " + a.pairs}};
   }
+  const std::string system = comparison_system(a, need_scores);
+  fr_info["name"] = system;
   std::vector<eval::Pair> usable;
   for (const auto& p : pairs)
     if (p.score) usable.push_back(p);
@@ -238,7 +264,7 @@ int run_eval(const EvalArgs& a) {
   for (const std::string& spec : a.qualities) {
     Method m;
     std::tie(m.name, m.source) = named(spec);
-    m.quality = eval::read_quality_file(m.source, &m.scalar);
+    m.quality = eval::read_quality_file(m.source, &m.scalar, &m.scalar_for);
     m.cost = "from file";
     methods.push_back(std::move(m));
   }
@@ -393,7 +419,8 @@ int run_eval(const EvalArgs& a) {
            {"pauc_0.3", eval::pauc(curve, 0.3)},
            {"discard", curve.discard},
            {"fnmr", curve.fnmr}});
-      if (!m.scalar.empty()) add_scalar_checks(m, genuine, gscore, t, per["methods"].back());
+      if (!m.scalar.empty())
+        add_scalar_checks(m, genuine, gscore, t, system, per["methods"].back());
     }
     results.push_back(per);
   }
@@ -427,6 +454,8 @@ int run_eval(const EvalArgs& a) {
       if (m.contains("reliability_equal_count"))
         std::printf("   scalar ECE %.4f (10 equal-count bins)",
                     m["reliability_equal_count"]["ece"].get<double>());
+      if (m.contains("reliability_not_shown"))
+        std::printf("   %s", m["reliability_not_shown"].get<std::string>().c_str());
       std::printf("\n");
     }
   }
@@ -457,6 +486,10 @@ Command add_eval_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--fr-mean", a.fr_mean, "its input: (pixel - mean) / std")->capture_default_str();
   cmd->add_option("--fr-std", a.fr_std, "")->capture_default_str();
+  cmd->add_option("--fr-name", a.fr_name,
+                  "name of the comparison system, matched against the calibration a quality "
+                  "file's scalar comes from (default: own for --fr vit, the ONNX file's stem for "
+                  "--fr onnx: edgeface_xs.onnx -> edgeface-xs)");
   cmd->add_option("-q,--quality", a.qualities, "NAME=FILE: a path,quality CSV or JSONL (repeat)");
   cmd->add_option("--baseline", a.baselines, "computed baselines: laplacian");
   cmd->add_option("--quality-model", a.quality_models,

@@ -67,8 +67,15 @@ int run_info(const ModelArgs& m, bool json_out, bool print_config) {
               << "\n  set aside (BatchNorm counters): "
               << (j["model"]["ignored_tensors"].empty() ? std::string("none")
                                                         : j["model"]["ignored_tensors"].dump())
-              << "\n"
-              << j["model"]["config"].dump(2) << "\n";
+              << "\n  calibrations (--calibration-for):";
+    const nlohmann::json& cfg = j["model"]["config"];
+    if (!cfg.contains("calibrations")) std::cout << " none";
+    for (const nlohmann::json& c : cfg.value("calibrations", nlohmann::json::array()))
+      std::cout << "\n    " << c["name"].get<std::string>()
+                << (c["name"] == cfg["default_calibration"] ? " (default)" : "") << ": "
+                << c["fr_system"].get<std::string>() << ", FMR " << c["fmr"] << ", " << c["mated"]
+                << " mated comparisons of " << c["data"].get<std::string>();
+    std::cout << "\n" << cfg.dump(2) << "\n";
   }
   return 0;
 }

@@ -34,12 +34,20 @@ struct ScoreArgs {
 // them), checked when a stopped run is resumed.
 nlohmann::json output_settings(const ScoreArgs& a, const std::string& model_path,
                                const std::vector<std::string>& paths) {
-  nlohmann::json o = {{"format", a.format},       {"model_config", a.model.config_path},
-                      {"arch", a.model.arch},     {"precision", a.model.precision},
-                      {"blocks", a.blocks},       {"aggregation", a.aggregation},
-                      {"embedding", a.embedding}, {"patch_map", a.patch_map},
-                      {"method", a.method},       {"resize", a.resize},
-                      {"regions", a.regions},     {"detect", a.detect}};
+  nlohmann::json o = {{"format", a.format},
+                      {"model_config", a.model.config_path},
+                      {"arch", a.model.arch},
+                      {"precision", a.model.precision},
+                      {"blocks", a.blocks},
+                      {"aggregation", a.aggregation},
+                      {"embedding", a.embedding},
+                      {"patch_map", a.patch_map},
+                      {"method", a.method},
+                      {"resize", a.resize},
+                      {"regions", a.regions},
+                      {"detect", a.detect},
+                      {"calibration", a.model.calibration},
+                      {"calibration_for", a.model.calibration_for}};
   o["scaling"] = a.scaling ? nlohmann::json(*a.scaling) : nlohmann::json();
   if (a.method == "ser-fiq") o["serfiq_passes"] = a.serfiq_passes;
   if (a.method == "external") o["quality_model"] = a.quality_model;
@@ -51,12 +59,14 @@ nlohmann::json output_settings(const ScoreArgs& a, const std::string& model_path
 }
 
 // One scored face; `face` is set with --detect.
+// `scalar_for`: the calibration block the scalar comes from (empty when there is no scalar).
 std::string format_row(const std::string& path, const face::DetectedFace* face, const FaceScore& s,
-                       bool jsonl) {
+                       const std::string& scalar_for, bool jsonl) {
   std::string line;
   if (jsonl) {
     nlohmann::json j = {{"path", path}, {"quality", s.quality}};
     j["scalar"] = s.scalar >= 0 ? nlohmann::json(s.scalar) : nlohmann::json();
+    j["scalar_for"] = s.scalar >= 0 ? nlohmann::json(scalar_for) : nlohmann::json();
     if (face) {
       j["face"] = face->index;
       j["box"] = {face->face.x, face->face.y, face->face.width, face->face.height};
@@ -71,7 +81,7 @@ std::string format_row(const std::string& path, const face::DetectedFace* face, 
     return j.dump() + "\n";
   }
   line = csv_field(path) + "," + fmt(s.quality) + "," +
-         (s.scalar >= 0 ? std::to_string(s.scalar) : std::string());
+         (s.scalar >= 0 ? std::to_string(s.scalar) + "," + scalar_for : std::string(","));
   if (face) {
     line += "," + std::to_string(face->index);
     for (float v :
@@ -92,6 +102,7 @@ ScoreOptions parse_score_options(const ScoreArgs& a) {
   o.embedding = a.embedding;
   o.patch_map = a.patch_map;
   o.regions = a.regions;
+  o.calibration = a.model.calibration_for;
   if (a.method == "embedding-norm") {
     o.embedding_norm = true;
   } else if (a.method == "ser-fiq") {
@@ -134,21 +145,23 @@ int run_score(const ScoreArgs& a) {
   else
     model.emplace(load_model(a.model));
   const int img_size = model ? model->config().img_size : 112;
+  if (!a.model.calibration_for.empty() && (external || a.method != "vitnt"))
+    throw Error("--calibration-for: the " + a.method + " baseline has no calibrated scalar");
   if (external || a.method != "vitnt")
     std::fprintf(stderr, "note: the scalar column is empty for the %s baseline\n",
                  a.method.c_str());
-  else if (!model->config().calibration)
-    std::fprintf(stderr,
-                 "note: %s has no calibration: the scalar column is empty (fit one with "
-                 "`vitnt calibrate`, README \"The scalar\")\n",
-                 model->path().c_str());
+  else
+    std::fprintf(stderr, "%s\n", describe_scalar(*model, a.model.calibration_for).c_str());
+  // the scalar column's system, named in every row (CSV column scalar_for, JSON field)
+  const Calibration* cal = model ? model->config().calibration(a.model.calibration_for) : nullptr;
+  const std::string scalar_for = cal ? cal->name : "";
   const std::vector<std::string> paths = io::expand_inputs(a.inputs);
   if (paths.empty()) throw Error("no input images found in the given INPUTS");
 
   const bool jsonl = a.format == "jsonl";
   std::string header;
   if (!jsonl) {
-    header = "path,quality,scalar";
+    header = "path,quality,scalar,scalar_for";
     if (detector) header += ",face,box_x,box_y,box_w,box_h,det_score";
     for (const FaceRegion& r : face_regions())
       if (opts.regions) header += ",region_" + r.name;
@@ -241,7 +254,8 @@ int run_score(const ScoreArgs& a) {
     }
     std::string chunk;
     for (size_t i = 0; i < scores.size(); ++i)
-      chunk += format_row(cur.paths[i], detector ? &cur.faces[i] : nullptr, scores[i], jsonl);
+      chunk += format_row(cur.paths[i], detector ? &cur.faces[i] : nullptr, scores[i], scalar_for,
+                          jsonl);
     faces += scores.size();
     out.append(chunk);
     done += n;
@@ -267,6 +281,7 @@ Command add_score_command(CLI::App& app) {
   CLI::App* score =
       app.add_subcommand("score", "score aligned 112x112 face crops (or photos: --detect)");
   add_model_options(*score, s.model);
+  add_calibration_for_option(*score, s.model);
   score->add_option("--blocks", s.blocks, "block range A:B (default: the model's)");
   score->add_option("--scaling", s.scaling, "s in q_p = 2/(1+exp(s d_p)) (default: the model's)");
   score->add_option("--aggregation", s.aggregation, "attention-last | attention-all | uniform");

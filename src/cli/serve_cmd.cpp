@@ -20,6 +20,7 @@ struct ServeArgs {
 int run_serve(ServeArgs& a) {
   serve::ServerOptions& o = a.server;
   o.faces = parse_face_choice(a.detector.faces);
+  o.calibration_for = a.model.calibration_for;
   if (!a.api_key_file.empty()) o.keys = serve::read_api_keys(a.api_key_file);
   if (!serve::is_loopback_host(o.host) && o.keys.empty())
     throw Error("--host " + o.host +
@@ -75,6 +76,7 @@ Command add_serve_command(CLI::App& app) {
   ServeArgs& s = *args;
   CLI::App* cmd = app.add_subcommand("serve", "HTTP API for scoring images (docs/serving.md)");
   add_model_options(*cmd, s.model);
+  add_calibration_for_option(*cmd, s.model);  // the default of the calibration_for= parameter
   cmd->add_option("--host", s.server.host, "address to bind (non-loopback needs --api-key-file)")
       ->capture_default_str();
   cmd->add_option("--port", s.server.port, "TCP port; 0: any free one")->capture_default_str();

@@ -12,8 +12,12 @@ namespace vitnt::eval {
 const std::string& image_key(const std::string& path);
 
 // image_key(path) -> quality. With `scalars`, also image_key(path) -> the calibrated
-// scalar for the rows that have one (a `scalar` column / field, empty or null = none).
+// scalar for the rows that have one (a `scalar` column / field, empty or null = none), and
+// in `scalar_for` the calibration those scalars come from (the `scalar_for` column / field;
+// "" when the file does not say: written before outputs named it). Scalars of two different
+// calibrations in one file are an error.
 std::map<std::string, double> read_quality_file(const std::string& path,
-                                                std::map<std::string, int>* scalars = nullptr);
+                                                std::map<std::string, int>* scalars = nullptr,
+                                                std::string* scalar_for = nullptr);
 
 }  // namespace vitnt::eval

@@ -95,7 +95,30 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   } catch (const Error& e) {
     throw Error(origin + ": " + e.what());
   }
-  if (j.contains("calibration")) c.calibration = parse_calibration(j["calibration"].dump(), origin);
+  // "calibrations": [named blocks], "default_calibration": a name; a description written
+  // before blocks had names carries one "calibration" block (read as "default").
+  if (j.contains("calibration"))
+    c.set_calibration(parse_calibration(j["calibration"].dump(), origin));
+  if (j.contains("calibrations")) {
+    if (!j["calibrations"].is_array()) throw Error(origin + ": 'calibrations' must be a list");
+    for (const auto& b : j["calibrations"]) {
+      Calibration cal = parse_calibration(b.dump(), origin, "");
+      for (const Calibration& have : c.calibrations)
+        if (have.name == cal.name)
+          throw Error(origin + ": two calibrations named '" + cal.name + "'");
+      c.set_calibration(std::move(cal));
+    }
+  }
+  if (j.contains("default_calibration")) {
+    if (!j["default_calibration"].is_string())
+      throw Error(origin + ": 'default_calibration' must be a name");
+    c.default_calibration = j["default_calibration"].get<std::string>();
+    try {
+      c.calibration(c.default_calibration);
+    } catch (const Error& e) {
+      throw Error(origin + ": default_calibration: " + e.what());
+    }
+  }
   auto bad = [&](const std::string& what) { throw Error(origin + ": " + what); };
   if (c.patch_size < 1 || c.img_size < c.patch_size) bad("patch_size must be in 1..img_size");
   if (c.embed_dim < 1 || c.num_heads < 1 || c.embed_dim % c.num_heads)
@@ -132,7 +155,11 @@ std::string model_config_to_json(const ModelConfig& c) {
                         {"scaling", c.scaling},
                         {"aggregation", to_string(c.aggregation)}}},
                       {"ignore_tensors", c.ignore_tensors}};
-  if (c.calibration) j["calibration"] = nlohmann::json::parse(calibration_to_json(*c.calibration));
+  if (!c.calibrations.empty()) {
+    j["default_calibration"] = c.default_calibration;
+    for (const Calibration& cal : c.calibrations)
+      j["calibrations"].push_back(nlohmann::json::parse(calibration_to_json(cal)));
+  }
   return j.dump(2);
 }
 

@@ -1,5 +1,6 @@
 // The calibrated scalar (vitnt.h: Calibration): evaluation, JSON, and the isotonic fit.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -21,12 +22,23 @@ int Calibration::scalar(float quality) const {
   return std::clamp(static_cast<int>(std::lround(100.0 * probability(quality))), 0, 100);
 }
 
-Calibration parse_calibration(const std::string& json_text, const std::string& origin) {
+// Names travel in CSV cells, JSON and URL queries: keep them plain.
+bool valid_calibration_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+      return false;
+  return true;
+}
+
+Calibration parse_calibration(const std::string& json_text, const std::string& origin,
+                              const std::string& unnamed_as) {
   Calibration c;
   auto bad = [&](const std::string& what) { throw Error(origin + ": calibration: " + what); };
   try {
     const nlohmann::json j = nlohmann::json::parse(json_text);
     if (j.value("version", 1) != 1) bad("unknown version " + j["version"].dump());
+    c.name = j.value("name", unnamed_as);
     c.q = j.at("knots").at("q").get<std::vector<float>>();
     c.p = j.at("knots").at("p").get<std::vector<float>>();
     const auto& s = j.at("settings");
@@ -45,6 +57,8 @@ Calibration parse_calibration(const std::string& json_text, const std::string& o
   } catch (const Error& e) {
     bad(e.what());
   }
+  if (!valid_calibration_name(c.name))
+    bad("name '" + c.name + "' must be 1-64 letters, digits, '-', '_' or '.'");
   if (c.q.empty() || c.q.size() != c.p.size()) bad("knots q and p must be non-empty, equal length");
   for (size_t i = 0; i < c.q.size(); ++i) {
     if (!(c.p[i] >= 0 && c.p[i] <= 1)) bad("knot p values must be in [0, 1]");
@@ -57,6 +71,7 @@ Calibration parse_calibration(const std::string& json_text, const std::string& o
 std::string calibration_to_json(const Calibration& c) {
   nlohmann::json j = {
       {"version", 1},
+      {"name", c.name},
       {"definition",
        "scalar = round(100 * P(a mated comparison of the image against a good-quality image of "
        "the same person is a match at the threshold | Q)); linear between knots"},
@@ -72,6 +87,27 @@ std::string calibration_to_json(const Calibration& c) {
       {"fitted", c.fitted},
       {"knots", {{"q", c.q}, {"p", c.p}}}};
   return j.dump(1);
+}
+
+const Calibration* ModelConfig::calibration(const std::string& want) const {
+  const std::string& n = want.empty() ? default_calibration : want;
+  for (const Calibration& c : calibrations)
+    if (c.name == n) return &c;
+  if (want.empty()) return calibrations.empty() ? nullptr : &calibrations.front();
+  std::string known;
+  for (const Calibration& c : calibrations) known += (known.empty() ? "" : ", ") + c.name;
+  throw Error("the model " + (name.empty() ? std::string() : "'" + name + "' ") +
+              "has no calibration for '" + want + "' (" +
+              (known.empty() ? "it has none" : "it has: " + known) + ")");
+}
+
+void ModelConfig::set_calibration(Calibration c) {
+  if (!valid_calibration_name(c.name))
+    throw Error("calibration name '" + c.name + "' must be 1-64 letters, digits, '-', '_' or '.'");
+  if (default_calibration.empty()) default_calibration = c.name;
+  for (Calibration& have : calibrations)
+    if (have.name == c.name) return void(have = std::move(c));
+  calibrations.push_back(std::move(c));
 }
 
 Calibration fit_calibration(const std::vector<float>& quality, const std::vector<bool>& match,

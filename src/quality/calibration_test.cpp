@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "eval/calibrate.h"
@@ -69,7 +70,9 @@ TEST(Calibration, JsonRoundTripAndValidation) {
   c.first_block = 2, c.last_block = 6, c.scaling = 16, c.aggregation = Aggregation::AttentionLast;
   c.fr_system = "own", c.fmr = 1e-3, c.threshold = 0.31, c.data = "x", c.mated = 7;
   c.fitted = "2026-12-01";
+  c.name = "edgeface-xs";
   Calibration r = parse_calibration(calibration_to_json(c), "test");
+  EXPECT_EQ(r.name, "edgeface-xs");
   EXPECT_EQ(r.q, c.q);
   EXPECT_EQ(r.p, c.p);
   EXPECT_EQ(r.last_block, 6);
@@ -77,10 +80,11 @@ TEST(Calibration, JsonRoundTripAndValidation) {
   EXPECT_EQ(r.mated, 7u);
   // a description carries it through model_config_to_json / parse_model_config
   ModelConfig m = builtin_arch("cvlface-vit-s");
-  m.calibration = c;
+  m.set_calibration(c);
   ModelConfig back = parse_model_config(model_config_to_json(m), "test");
-  ASSERT_TRUE(back.calibration);
-  EXPECT_EQ(back.calibration->p, c.p);
+  ASSERT_TRUE(back.calibration());
+  EXPECT_EQ(back.calibration()->p, c.p);
+  EXPECT_EQ(back.calibration()->name, "edgeface-xs");
   // not monotone, out of range, unequal lengths: refused with the origin named
   for (
       const char* bad :
@@ -95,6 +99,58 @@ TEST(Calibration, JsonRoundTripAndValidation) {
       EXPECT_NE(std::string(e.what()).find("cal.json"), std::string::npos) << e.what();
     }
   }
+}
+
+Calibration block(const std::string& name, float p) {
+  Calibration c;
+  c.name = name, c.q = {0.001f, 0.004f}, c.p = {p, p};
+  c.first_block = 2, c.last_block = 6, c.scaling = 16, c.aggregation = Aggregation::AttentionLast;
+  return c;
+}
+
+TEST(Calibration, NamedBlocksRoundTripAndUnknownNamesAreRefused) {
+  ModelConfig m = builtin_arch("cvlface-vit-s");
+  EXPECT_EQ(m.calibration(), nullptr);  // none: no scalar, not an error
+  EXPECT_THROW(m.calibration("own"), Error);
+  m.set_calibration(block("own", 0.25f));
+  m.set_calibration(block("edgeface-xs", 0.75f));
+  EXPECT_EQ(m.default_calibration, "own");  // the first one added
+  m.set_calibration(block("own", 0.5f));    // replaces, keeps its place and the default
+  ASSERT_EQ(m.calibrations.size(), 2u);
+  m.default_calibration = "edgeface-xs";
+  ModelConfig back = parse_model_config(model_config_to_json(m), "desc.json");
+  ASSERT_EQ(back.calibrations.size(), 2u);
+  EXPECT_EQ(back.default_calibration, "edgeface-xs");
+  EXPECT_EQ(back.calibration()->name, "edgeface-xs");
+  EXPECT_EQ(back.calibration("")->p[0], 0.75f);
+  EXPECT_EQ(back.calibration("own")->p[0], 0.5f);
+  try {
+    back.calibration("arcface");
+    ADD_FAILURE() << "an unknown calibration name was accepted";
+  } catch (const Error& e) {  // the message lists what the model has
+    EXPECT_NE(std::string(e.what()).find("'arcface'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("own, edgeface-xs"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(m.set_calibration(block("bad name", 0.5f)), Error);
+  EXPECT_THROW(m.set_calibration(block("", 0.5f)), Error);
+  // a description written before blocks had names: its one block is "default"
+  nlohmann::json old = nlohmann::json::parse(model_config_to_json(builtin_arch("cvlface-vit-s")));
+  old["calibration"] = nlohmann::json::parse(calibration_to_json(block("own", 0.5f)));
+  old["calibration"].erase("name");
+  ModelConfig legacy = parse_model_config(old.dump(), "old.json");
+  EXPECT_EQ(legacy.default_calibration, "default");
+  EXPECT_EQ(legacy.calibration()->name, "default");
+  // two blocks of one name, a default naming no block, a listed block without a name
+  nlohmann::json j = nlohmann::json::parse(model_config_to_json(m));
+  nlohmann::json dup = j;
+  dup["calibrations"].push_back(dup["calibrations"][0]);
+  EXPECT_THROW(parse_model_config(dup.dump(), "dup.json"), Error);
+  nlohmann::json nodef = j;
+  nodef["default_calibration"] = "arcface";
+  EXPECT_THROW(parse_model_config(nodef.dump(), "nodef.json"), Error);
+  nlohmann::json unnamed = j;
+  unnamed["calibrations"][0].erase("name");
+  EXPECT_THROW(parse_model_config(unnamed.dump(), "unnamed.json"), Error);
 }
 
 TEST(Calibration, FromPairsUsesTheImpostorThresholdAndTheLowerQuality) {

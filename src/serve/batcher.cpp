@@ -38,7 +38,7 @@ bool same_options(const ScoreOptions& a, const ScoreOptions& b) {
          a.aggregation == b.aggregation && a.embedding == b.embedding &&
          a.patch_map == b.patch_map && a.serfiq_passes == b.serfiq_passes &&
          a.serfiq_dropout == b.serfiq_dropout && a.embedding_norm == b.embedding_norm &&
-         a.regions == b.regions;
+         a.regions == b.regions && a.calibration == b.calibration;
 }
 
 Batcher::Batcher(ScoreFn score, size_t max_batch, std::chrono::microseconds max_wait,

@@ -224,6 +224,7 @@ struct ImageJob {
 struct Query {
   bool detect = false, embedding = false, patch_map = false, regions = false;
   FaceChoice faces = FaceChoice::Central;
+  std::string calibration_for;
 };
 
 bool flag_param(const httplib::Request& req, const char* name, bool& out) {
@@ -243,9 +244,21 @@ void faces_param(const httplib::Request& req, FaceChoice& faces) {
   faces = parse_face_choice(v);
 }
 
-Query parse_query(const httplib::Request& req, FaceChoice default_faces) {
+// calibration_for=NAME: a calibration block of the model (absent: `name` unchanged).
+void calibration_param(const httplib::Request& req, const Model& model, std::string& name) {
+  if (!req.has_param("calibration_for")) return;
+  name = req.get_param_value("calibration_for");
+  try {
+    model.config().calibration(name);
+  } catch (const Error& e) {
+    throw RequestError{400, "unknown_calibration", e.what()};
+  }
+}
+
+Query parse_query(const httplib::Request& req, const Model& model, const ServerOptions& o) {
   Query q;
-  q.faces = default_faces;
+  q.faces = o.faces;
+  q.calibration_for = o.calibration_for;
   const std::pair<const char*, bool*> flags[] = {{"detect", &q.detect},
                                                  {"embedding", &q.embedding},
                                                  {"patch_map", &q.patch_map},
@@ -254,6 +267,7 @@ Query parse_query(const httplib::Request& req, FaceChoice default_faces) {
     if (!flag_param(req, name, *value))
       throw RequestError{400, "bad_query", std::string(name) + " must be 0 or 1"};
   faces_param(req, q.faces);
+  calibration_param(req, model, q.calibration_for);
   return q;
 }
 
@@ -340,6 +354,19 @@ void add_detection(json& out, const Face& d) {
   out["det_score"] = d.score;
 }
 
+// The blocks a request may name with calibration_for= (GET /v1/model).
+json calibration_list(const ModelConfig& c) {
+  json out = json::array();
+  for (const Calibration& b : c.calibrations)
+    out.push_back({{"name", b.name},
+                   {"fr_system", b.fr_system},
+                   {"fmr", b.fmr},
+                   {"data", b.data},
+                   {"mated", b.mated},
+                   {"fitted", b.fitted}});
+  return out;
+}
+
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -398,7 +425,7 @@ class Service {
   json quality(const httplib::Request& req, size_t& n_images, size_t& n_faces) {
     const Clock::time_point t0 = Clock::now();
     Batcher::Incoming incoming(batcher_);  // the engine may wait for this request's crops
-    const Query q = parse_query(req, o_.faces);
+    const Query q = parse_query(req, model_, o_);
     if (q.detect && !detector_)
       throw RequestError{400, "no_detector", "detect=1 needs a detector loaded at startup"};
     std::vector<ImageJob> images = read_images(req);
@@ -436,6 +463,7 @@ class Service {
     so.embedding = q.embedding;
     so.patch_map = q.patch_map;
     so.regions = q.regions;
+    so.calibration = q.calibration_for;
     std::vector<cv::Mat> crops;
     for (const ImageJob& im : images) crops.insert(crops.end(), im.crops.begin(), im.crops.end());
     const std::vector<Scored> scored = score_crops(std::move(crops), so, &incoming);
@@ -467,7 +495,7 @@ class Service {
       out_images.push_back({{"faces", std::move(faces)}, {"error", std::move(e)}});
     }
     return {{"images", std::move(out_images)},
-            {"model", model_json()},
+            {"model", model_json(q.calibration_for)},
             {"timing_ms",
              {{"decode", decode_ms},
               {"queue", queue_ms},
@@ -489,6 +517,9 @@ class Service {
     number_param(req, "stride", 1, 1000, o.stride);
     number_param(req, "max_faces", 0, 1000, o.max_faces);
     faces_param(req, o.faces);
+    std::string calibration_for = o_.calibration_for;
+    calibration_param(req, model_, calibration_for);
+    o.score.calibration = calibration_for;
     o.scorer = [this](const std::vector<ImageView>& views, const ScoreOptions& so) {
       // copies: after a timeout the request returns while its crops may still be queued
       std::vector<cv::Mat> crops;
@@ -523,7 +554,7 @@ class Service {
         {"frames", r.frames_read},
         {"tracks", std::move(out_tracks)},
         {"error", r.error.empty() ? json() : json{{"code", "bad_frames"}, {"message", r.error}}},
-        {"model", model_json()},
+        {"model", model_json(calibration_for)},
         {"timing_ms",
          {{"decode", r.times.decode * 1000},
           {"detect", r.times.detect * 1000},
@@ -533,7 +564,14 @@ class Service {
   }
 
  private:
-  json model_json() const { return {{"name", model_.config().name}, {"path", model_.path()}}; }
+  // Which model answered, and which FR system its scalars are calibrated for.
+  json model_json(const std::string& calibration_for) const {
+    const Calibration* c = model_.config().calibration(calibration_for);
+    return {{"name", model_.config().name},
+            {"path", model_.path()},
+            {"scalar_for",
+             c ? json{{"name", c->name}, {"fr_system", c->fr_system}, {"fmr", c->fmr}} : json()}};
+  }
 
   const Model& model_;
   const FaceDetector* detector_;
@@ -691,7 +729,9 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
     return json{{"name", model.config().name},
                 {"path", model.path()},
                 {"description", d},
-                {"calibrated", model.config().calibration.has_value()},
+                {"calibrated", !model.config().calibrations.empty()},
+                {"calibrations", calibration_list(model.config())},
+                {"default_calibration", model.config().default_calibration},
                 {"detector", detector ? json(detector->path()) : json()},
                 {"settings", json::parse(o.settings_json)}};
   }();

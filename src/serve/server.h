@@ -26,7 +26,8 @@ struct ServerOptions {
   int timeout_s = 30;                      // socket read/write and per-request scoring timeout
   std::vector<std::string> keys;           // accepted API keys; empty: no authentication
   FaceChoice faces = FaceChoice::Central;  // the default of the faces= parameter
-  std::string settings_json = "{}";        // the command line's settings, for GET /v1/model
+  std::string calibration_for;       // the default of the calibration_for= parameter ("": model's)
+  std::string settings_json = "{}";  // the command line's settings, for GET /v1/model
   // CPUs for the engine thread and its OpenMP team (parse_cpu_list); the request threads
   // then run on the others. Empty: all threads share all CPUs.
   std::vector<int> engine_cpus;
