@@ -22,11 +22,14 @@ namespace {
 struct CalibrateArgs {
   ModelArgs model;
   std::string unlabelled, pairs, images_root, quality_file, work, fr_name, output, embed_into;
-  std::string name;  // the block's name: the comparison system ("own", "edgeface-xs", ...)
+  std::string data_name;  // what the pairs are, for the block's "data" (default: the file)
+  std::string name;       // the block's name: the comparison system ("own", "edgeface-xs", ...)
   bool make_default = false;
   int limit = 8000, seed = 0;
   double fmr = 1e-3;
   size_t min_bin = 50;
+  double partner_quantile = 0;
+  bool drop_others = false;
 };
 
 // Q (and, when asked, the FR embedding) of every image with the model's settings.
@@ -115,32 +118,42 @@ int run_calibrate(const CalibrateArgs& a) {
       score_images(model, images, false, quality, emb);
     }
     if (fr.empty()) fr = "comparison scores of " + a.pairs;
-    data = "pairs " + a.pairs;
+    data = a.data_name.empty() ? "pairs " + a.pairs : a.data_name;
   }
-  Calibration cal = eval::calibrate_from_pairs(pairs, quality, a.fmr, a.min_bin);
+  Calibration cal =
+      eval::calibrate_from_pairs(pairs, quality, a.fmr, a.min_bin, a.partner_quantile);
   cal.first_block = c.first_block, cal.last_block = c.last_block;
   cal.scaling = c.scaling, cal.aggregation = c.aggregation;
   cal.name = name;
   cal.fr_system = fr;
   cal.data = data;
+  if (a.partner_quantile > 0) {
+    char note[160];
+    std::snprintf(note, sizeof note,
+                  "; genuine pairs whose better image has Q at or above the %g quantile of the "
+                  "pairs' images",
+                  a.partner_quantile);
+    cal.data += note;
+  }
   char date[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   cal.fitted = std::string(date) + ", vitnt " + VITNT_VERSION;
-  size_t matched = 0;
-  for (const eval::Pair& p : pairs) matched += p.genuine && *p.score > cal.threshold;
-  std::fprintf(stderr, "calibration '%s' for %s\n", cal.name.c_str(), cal.fr_system.c_str());
+  size_t genuine = 0, matched = 0;
+  for (const eval::Pair& p : pairs)
+    genuine += p.genuine, matched += p.genuine && *p.score > cal.threshold;
   std::fprintf(stderr,
-               "%zu mated pairs, %zu matched at FMR %g (threshold %.4f); %zu knots, scalar %d "
-               "at the lowest Q to %d at the highest\n",
-               cal.mated, matched, cal.fmr, cal.threshold, cal.q.size(), cal.scalar(cal.q.front()),
-               cal.scalar(cal.q.back()));
+               "%zu genuine pairs, %zu matched at FMR %g (threshold %.4f); %zu fitted; %zu knots, "
+               "scalar %d at the lowest Q to %d at the highest\n",
+               genuine, matched, cal.fmr, cal.threshold, cal.mated, cal.q.size(),
+               cal.scalar(cal.q.front()), cal.scalar(cal.q.back()));
   io::AtomicFile out(a.output);
   out.write(calibration_to_json(cal) + "\n");
   out.commit();
   std::fprintf(stderr, "calibration -> %s\n", a.output.c_str());
   if (!a.embed_into.empty()) {
     ModelConfig with = c;  // the model's other blocks kept; one of the same name replaced
+    if (a.drop_others) with.calibrations.clear(), with.default_calibration.clear();
     with.set_calibration(cal);
     if (a.make_default) with.default_calibration = cal.name;
     io::copy_with_metadata(model.path(), a.embed_into,
@@ -173,6 +186,8 @@ Command add_calibrate_command(CLI::App& app) {
   cmd->add_option("--pairs", s.pairs,
                   "(a) pairs with identities and comparison scores (CSV a,b,genuine,score)");
   cmd->add_option("--images-root", s.images_root, "(a) folder the pair paths are relative to");
+  cmd->add_option("--data", s.data_name,
+                  "(a) what the pairs are, recorded in the block (default: the pairs file)");
   cmd->add_option("--quality", s.quality_file, "(a) quality file (default: the model scores them)");
   cmd->add_option("--name", s.name,
                   "the block's name, for --calibration-for (default with --unlabelled: own; "
@@ -181,6 +196,13 @@ Command add_calibrate_command(CLI::App& app) {
   cmd->add_option("--fmr", s.fmr, "operating point")->capture_default_str();
   cmd->add_option("--min-bin", s.min_bin, "mated pairs per bin before the isotonic fit")
       ->capture_default_str();
+  cmd->add_option("--partner-quantile", s.partner_quantile,
+                  "(a) fit on the mated pairs whose better image has Q at or above this "
+                  "quantile of the pairs' images (the scalar promises a comparison against a "
+                  "good image; 0: all pairs)")
+      ->capture_default_str();
+  cmd->add_flag("--drop-others", s.drop_others,
+                "--embed-into: the copy carries this block only (the model's others dropped)");
   cmd->add_option("-o,--output", s.output, "the calibration block (JSON)")->required();
   cmd->add_option("--embed-into", s.embed_into,
                   "also write a copy of the model with the block embedded (beside its other "

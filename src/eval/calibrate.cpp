@@ -9,7 +9,9 @@ namespace vitnt::eval {
 
 Calibration calibrate_from_pairs(const std::vector<Pair>& pairs,
                                  const std::map<std::string, double>& quality, double fmr,
-                                 size_t min_bin) {
+                                 size_t min_bin, double partner_quantile) {
+  if (!(partner_quantile >= 0 && partner_quantile < 1))
+    throw Error("calibration: the partner quantile must be in [0, 1)");
   std::vector<double> impostor;
   for (const Pair& p : pairs) {
     if (!p.score)
@@ -21,17 +23,33 @@ Calibration calibrate_from_pairs(const std::vector<Pair>& pairs,
                 " impostor pairs cannot resolve FMR " + std::to_string(fmr) +
                 " (need >= " + std::to_string(static_cast<size_t>(std::ceil(1.0 / fmr))) + ")");
   const double t = threshold_at_fmr(impostor, fmr);
+  // the partner's bar: that quantile of the Q of the images in the pairs (linear
+  // interpolation between order statistics, as numpy.quantile)
+  std::map<std::string, double> seen;
+  for (const Pair& p : pairs)
+    for (const std::string* s : {&p.a, &p.b}) {
+      auto it = quality.find(*s);
+      if (it == quality.end()) throw Error("calibration: no quality for " + *s);
+      seen.emplace(*s, it->second);
+    }
+  std::vector<double> all;
+  for (const auto& [path, v] : seen) all.push_back(v);
+  std::sort(all.begin(), all.end());
+  const double h = (all.size() - 1) * partner_quantile;
+  const size_t lo = static_cast<size_t>(std::floor(h));
+  const double bar = partner_quantile > 0
+                         ? all[lo] + (h - lo) * (all[std::min(lo + 1, all.size() - 1)] - all[lo])
+                         : -INFINITY;
   std::vector<float> q;
   std::vector<bool> match;
   for (const Pair& p : pairs) {
     if (!p.genuine) continue;
-    auto qa = quality.find(p.a), qb = quality.find(p.b);
-    if (qa == quality.end() || qb == quality.end())
-      throw Error("calibration: no quality for " + (qa == quality.end() ? p.a : p.b));
-    q.push_back(static_cast<float>(std::min(qa->second, qb->second)));
+    const double qa = seen[p.a], qb = seen[p.b];
+    if (std::max(qa, qb) < bar) continue;  // no good partner: not what the scalar promises
+    q.push_back(static_cast<float>(std::min(qa, qb)));
     match.push_back(*p.score > t);
   }
-  if (q.empty()) throw Error("calibration: no genuine pairs");
+  if (q.empty()) throw Error("calibration: no genuine pairs (with a partner above the quantile)");
   Calibration c = fit_calibration(q, match, min_bin);
   c.fmr = fmr;
   c.threshold = t;

@@ -13,10 +13,12 @@ namespace vitnt::eval {
 // Genuine pairs' outcomes at the FR system's threshold for `fmr` (from the impostor
 // pairs), against pair quality = the lower of the two images' Q, fitted by
 // fit_calibration. Every pair needs a score; `quality` maps image path -> Q (pairs with
-// an image missing from it are an error naming the image).
+// an image missing from it are an error naming the image). partner_quantile > 0: only the
+// genuine pairs whose better image has Q at or above that quantile of the pairs' images
+// (the scalar promises a comparison against a good image of the person).
 Calibration calibrate_from_pairs(const std::vector<Pair>& pairs,
                                  const std::map<std::string, double>& quality, double fmr,
-                                 size_t min_bin = 50);
+                                 size_t min_bin = 50, double partner_quantile = 0);
 
 // Reliability of predicted match probabilities: bins of predicted probability (deciles
 // of the scalar: [0, 0.1), ..., [0.9, 1]), each with its count, mean prediction and

@@ -176,6 +176,34 @@ TEST(Calibration, FromPairsUsesTheImpostorThresholdAndTheLowerQuality) {
   EXPECT_THROW(eval::calibrate_from_pairs(pairs, q, 1e-2, 20), Error);  // no quality for x
 }
 
+TEST(Calibration, PartnerQuantileKeepsOnlyPairsWithAGoodPartner) {
+  // impostors 0.000 .. 0.999 (Q 0.5); genuine pairs (probe Q 0.1 or 0.9, partner Q 0.2 or
+  // 0.95): a probe with the poor partner never matches, with the good one always; images
+  // in pairs: 2000 impostor images at 0.5, probes 100 at 0.1 and 100 at 0.9, partners 100
+  // at 0.2 and 100 at 0.95 -> the 0.97 quantile of the 2400 images is 0.95
+  std::vector<eval::Pair> pairs;
+  std::map<std::string, double> q;
+  for (int i = 0; i < 1000; ++i) {
+    pairs.push_back({"i" + std::to_string(i), "j" + std::to_string(i), false, i / 1000.0, 0});
+    q["i" + std::to_string(i)] = q["j" + std::to_string(i)] = 0.5;
+  }
+  for (int i = 0; i < 200; ++i) {
+    const bool good_partner = i % 2;
+    const std::string a = "a" + std::to_string(i), b = "b" + std::to_string(i);
+    pairs.push_back({a, b, true, good_partner ? 0.995 : 0.5, 0});
+    q[a] = i % 4 < 2 ? 0.1 : 0.9;
+    q[b] = good_partner ? 0.95 : 0.2;
+  }
+  const Calibration all = eval::calibrate_from_pairs(pairs, q, 1e-2, 20);
+  const Calibration good = eval::calibrate_from_pairs(pairs, q, 1e-2, 20, 0.97);
+  EXPECT_EQ(all.mated, 200u);
+  EXPECT_EQ(good.mated, 100u);                      // the poor partners' pairs left out
+  EXPECT_EQ(good.scalar(0.1f), 100);                // against a good partner every probe matched
+  EXPECT_LT(all.scalar(0.1f), 60);                  // the poor partners pull it down
+  EXPECT_DOUBLE_EQ(good.threshold, all.threshold);  // impostors are not filtered
+  EXPECT_THROW(eval::calibrate_from_pairs(pairs, q, 1e-2, 20, 1.0), Error);
+}
+
 TEST(Reliability, DecilesAndEce) {
   // predicted 0.15 (bin 1) observed 1 of 4; predicted 0.95 (bin 9) observed 4 of 4
   std::vector<double> p = {0.15, 0.15, 0.15, 0.15, 0.95, 0.95, 0.95, 0.95};
