@@ -75,7 +75,7 @@ grep -q "scalar: calibration 'other-fr' (comparison scores of" "$WORK/other.txt"
   -o "$WORK/other.jsonl" "@$WORK/list.txt" 2> /dev/null
 set +e; "$VITNT" score --model "$WORK/two.safetensors" --calibration-for arcface -o "$WORK/x.csv" \
   "@$WORK/list.txt" 2> "$WORK/u2.txt"; rc=$?; set -e
-[ $rc -eq 1 ] && grep -q "no calibration for 'arcface' (it has: .*own, other-fr)" "$WORK/u2.txt" ||
+[ $rc -eq 1 ] && grep -q "no calibration for 'arcface' (it has: own, .*other-fr)" "$WORK/u2.txt" ||
   fail "unknown --calibration-for: rc $rc $(cat "$WORK/u2.txt")"
 # eval: the scalar's ECE only where the comparisons are by the system it was calibrated for
 "$VITNT" score --model "$WORK/two.safetensors" -o "$WORK/mates_q.csv" "$WORK/mates" 2> /dev/null

@@ -155,6 +155,30 @@ if batches() != 1:
     fail(f"before any request /metrics should count one batch (the warm-up on the engine "
          f"thread), not {batches()}")
 
+# calibration blocks: listed; calibration_for picks one and the answer names it; the
+# scalar is `vitnt score --calibration-for`'s; an unknown name is a 400
+blocks = [b["name"] for b in body["calibrations"]]
+if not blocks or body["default_calibration"] != blocks[0]:
+    fail(f"/v1/model calibrations: {body['calibrations']} default {body['default_calibration']}")
+first = crops[0]
+for name in blocks:  # the server's model is the default one, as `vitnt score` without --model
+    out = os.path.join(WORK, f"cal_{name}.csv")
+    subprocess.run([VITNT, "score", "--calibration-for", name, "-o", out, first],
+                   check=True, stderr=subprocess.DEVNULL)
+    want = next(csv.DictReader(open(out)))
+    st, b, _ = srv.request("POST", "/v1/quality?calibration_for=" + name, data[first],
+                           {"Content-Type": "image/jpeg"})
+    face = b["images"][0]["faces"][0] if st == 200 else {}
+    if st != 200 or b["model"]["scalar_for"]["name"] != name or want["scalar_for"] != name or \
+            face["scalar"] != int(want["scalar"]):
+        fail(f"calibration_for={name}: {st} {b.get('model')} scalar {face.get('scalar')} vs CLI {want}")
+st, b, _ = srv.request("POST", "/v1/quality", data[first], {"Content-Type": "image/jpeg"})
+if st != 200 or b["model"]["scalar_for"]["name"] != blocks[0]:
+    fail(f"default calibration: {st} {b.get('model')}")
+expect_error(srv.request("POST", "/v1/quality?calibration_for=arcface", data[first],
+                         {"Content-Type": "image/jpeg"}), 400, "unknown_calibration")
+print(f"ok: calibration blocks {blocks}: calibration_for picks each, names it, as the CLI")
+
 # 1. one JPEG body
 body = score_one(srv, crops[0])
 if len(body["images"]) != 1 or body["images"][0]["error"] is not None:

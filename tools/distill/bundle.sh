@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Makes a distilled candidate the bundled default model: fits its 0-100 scalar on FairFace
-# (synthetic mates, own embedding, FMR 1e-3: docs/calibration.md), embeds the block and
-# writes models/vitnt-s16.{safetensors,json,settings.json}. Nothing here looks at LFW or
+# Makes a distilled candidate the bundled default model: fits its 0-100 scalar on glint12's
+# real mates for its own embedding and for EdgeFace-XS (tools/eval/calibrate_glint12.sh,
+# FMR 1e-3: docs/calibration.md), embeds the blocks and writes models/vitnt-s16.{safetensors,json,settings.json}. Nothing here looks at LFW or
 # CFP. The candidate must be a `distill.py export` (with its .settings.json beside it) of
 # the vitnt-s16 architecture. Afterwards the benchmarks, calibration check and model card
 # are redone (the steps are printed at the end).
@@ -17,13 +17,14 @@ SETTINGS=${C%.safetensors}.settings.json
 name=$($V info --model "$C" --print-config | $PY -c "import json,sys; print(json.load(sys.stdin)['name'])")
 [ "$name" = vitnt-s16 ] || { echo "bundle: $C is '$name', not a vitnt-s16 export" >&2; exit 1; }
 mkdir -p "$W"
-$V calibrate --model "$C" --unlabelled "$S/data/fairface112" --limit 4000 --work "$W/mates" \
-  -o "$W/calibration.json" --embed-into "$W/vitnt-s16.safetensors"
+# the scalar: real mates of glint12 (calibration data, no weights trained on it), one
+# block for the model's own embedding (the default) and one for EdgeFace-XS
+VITNT_BIN=$V tools/eval/calibrate_glint12.sh "$C" "$W/vitnt-s16.safetensors" "$W/glint12"
 $V info --model "$W/vitnt-s16.safetensors" --print-config |
   $PY -c "import json,sys; print(json.dumps(json.load(sys.stdin), indent=2, sort_keys=True))" \
   > "$W/vitnt-s16.json"
 cp "$W/vitnt-s16.safetensors" "$W/vitnt-s16.json" models/
 cp "$SETTINGS" models/vitnt-s16.settings.json
-echo "bundled $C as models/vitnt-s16 (calibration: $W/calibration.json). Next:"
+echo "bundled $C as models/vitnt-s16 (calibration fits: $W/glint12). Next:"
 echo "  tools/distill/bundle_report.sh PREVIOUS.safetensors (benchmarks, calibration check, sweeps, regions, bf16, LFW, speed)"
 echo "  then MODEL_CARD.md, docs/benchmarks.md, docs/calibration.md, docs/performance.md"
