@@ -119,4 +119,72 @@ if "$VITNT" eval --pairs "$WORK/pairs.csv" -q "$WORK/partial.csv" --no-report -o
   fail "missing qualities accepted"
 fi
 grep -q "partial.csv: no quality for" "$WORK/err.txt" || fail "$(cat "$WORK/err.txt")"
+# --groups: per-group rejection at the global 5 % / 20 % cuts against numpy, with pairs
+# (per-group FNMR) and without (--pairs optional); bad groups files refused, named
+"$PY" - "$WORK" <<'PY'
+import sys
+w = sys.argv[1]
+with open(f"{w}/groups.csv", "w") as f:
+    f.write("path,tone,half\n")
+    for i in range(400):
+        f.write(f"{w}/img{i}.png,{'abc'[i % 3]},{'lo' if i < 200 else 'hi'}\n")
+PY
+"$VITNT" eval --pairs "$WORK/pairs.csv" --groups "$WORK/groups.csv" -q mine="$WORK/quality.csv" \
+  --fmr 0.01 --bootstrap 200 -o "$WORK/g1" > "$WORK/g1.txt" || fail "eval --groups: $(cat "$WORK/g1.txt")"
+"$VITNT" eval --groups "$WORK/groups.csv" -q mine="$WORK/quality.csv" --bootstrap 200 \
+  -o "$WORK/g2" > "$WORK/g2.txt" || fail "eval --groups without pairs: $(cat "$WORK/g2.txt")"
+grep -q "^  tone:  discard 5 %" "$WORK/g2.txt" || fail "no groups log: $(cat "$WORK/g2.txt")"
+[ -s "$WORK/g2/report.html" ] && [ -s "$WORK/g2/groups_mine.png" ] || fail "no groups report"
+"$PY" - "$WORK" <<'PY'
+import csv, json, sys
+import numpy as np
+w = sys.argv[1]
+q = {r["path"]: float(r["quality"]) for r in csv.DictReader(open(f"{w}/quality.csv"))}
+grp = {r["path"]: r for r in csv.DictReader(open(f"{w}/groups.csv"))}
+allq = np.sort([q[p] for p in grp])
+cut = {k: allq[int(np.floor(s * len(allq)))] for k, s in ((0, 0.05), (1, 0.20))}
+rows = list(csv.DictReader(open(f"{w}/pairs.csv")))
+imp = np.sort([float(r["score"]) for r in rows if r["genuine"] == "0"])[::-1]
+t = imp[int(np.floor(0.01 * len(imp)))]
+for run in ("g1", "g2"):
+    s = json.load(open(f"{w}/{run}/summary.json"))["groups"]
+    m = [x for x in s["methods"] if x["name"] == "mine"] if False else \
+        [x for x in s["methods"] if x["method"] == "mine"][0]
+    for at in m["attributes"]:
+        shares = {}
+        for g in at["groups"]:
+            members = [p for p in grp if grp[p][at["attribute"]] == g["group"]]
+            assert g["n"] == len(members), (g["group"], g["n"], len(members))
+            for k in (0, 1):
+                want = np.mean([q[p] < cut[k] for p in members])
+                assert abs(g["rejected"][k] - want) < 1e-12, (run, g["group"], k, g["rejected"][k], want)
+            shares[g["group"]] = g["rejected"][1]
+            assert abs(g["quality_quantiles"]["50"] - np.median([q[p] for p in members])) < 1e-9
+            gen = [r for r in rows if r["genuine"] == "1" and grp[r["a"]][at["attribute"]] == g["group"]
+                   and grp[r["b"]][at["attribute"]] == g["group"]]
+            if run == "g1":
+                fails = [float(r["score"]) <= t for r in gen]
+                kept = [f for r, f in zip(gen, fails) if min(q[r["a"]], q[r["b"]]) >= cut[1]]
+                gp = g["genuine_pairs"]
+                assert gp["n"] == len(gen) and abs(gp["fnmr_before"] - np.mean(fails)) < 1e-12
+                assert abs(gp["fnmr_after_discard_20"] - np.mean(kept)) < 1e-12
+            else:
+                assert "genuine_pairs" not in g
+        d = at["differentials"][1]
+        assert abs(d["ratio"] - max(shares.values()) / min(shares.values())) < 1e-12
+        assert d["ci95"][0] <= d["ratio"] <= d["ci95"][1], d
+print("eval --groups: per-group rejection, quantiles, FNMR and differentials match numpy")
+PY
+head -3 "$WORK/groups.csv" > "$WORK/g_short.csv"; echo "$WORK/img3.png" >> "$WORK/g_short.csv"
+if "$VITNT" eval --groups "$WORK/g_short.csv" -q "$WORK/quality.csv" -o "$WORK/g3" 2> "$WORK/g3.txt"; then
+  fail "a short groups row accepted"
+fi
+grep -q "g_short.csv: line 4: expected 3 fields, got 1" "$WORK/g3.txt" || fail "$(cat "$WORK/g3.txt")"
+{ cat "$WORK/groups.csv"; echo "$WORK/nowhere.png,a,lo"; } > "$WORK/g_extra.csv"
+if "$VITNT" eval --groups "$WORK/g_extra.csv" -q mine="$WORK/quality.csv" -o "$WORK/g4" 2> "$WORK/g4.txt"; then
+  fail "a groups image without quality accepted"
+fi
+grep -q "mine: no quality for .*nowhere.png" "$WORK/g4.txt" || fail "$(cat "$WORK/g4.txt")"
+if "$VITNT" eval -q mine="$WORK/quality.csv" -o "$WORK/g5" 2> "$WORK/g5.txt"; then fail "no --pairs, no --groups accepted"; fi
+grep -q "give --pairs" "$WORK/g5.txt" || fail "$(cat "$WORK/g5.txt")"
 echo "cli_eval: OK"

@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "eval/calibrate.h"
+#include "eval/groups.h"
 #include "eval/dnn_model.h"
 #include "eval/edc.h"
 #include "eval/pairs.h"
@@ -39,6 +40,8 @@ struct EvalArgs {
   std::vector<std::string> qualities;       // NAME=FILE
   std::vector<std::string> baselines;       // laplacian
   std::vector<std::string> quality_models;  // NAME=DESC.json: external quality networks
+  std::string groups;                       // CSV path + attribute columns (--groups)
+  int bootstrap = 1000;
   std::vector<double> fmrs = {1e-3, 1e-4};
   double max_discard = 0.3;
   unsigned seed = 0;
@@ -172,14 +175,87 @@ void add_scalar_checks(const Method& m, const std::vector<const eval::Pair*>& ge
 // (e.g. FMR 1e-4 from 40,000 impostors rests on 4 of them).
 constexpr size_t kMinImpostorsAboveThreshold = 10;
 
+// The log lines of the groups report: per method and attribute, the differential at each cut.
+void print_groups(const nlohmann::json& groups) {
+  for (const auto& m : groups["methods"]) {
+    std::printf("groups, %s (%zu images):\n", m["method"].get<std::string>().c_str(),
+                m["images"].get<size_t>());
+    for (const auto& at : m["attributes"]) {
+      std::printf("  %s:", at["attribute"].get<std::string>().c_str());
+      for (const auto& d : at["differentials"])
+        std::printf("  %s %s [%s, %s] (%s / %s)", d["cut"].get<std::string>().c_str(),
+                    d["ratio_text"].get<std::string>().c_str(),
+                    d["lo_text"].get<std::string>().c_str(), d["hi_text"].get<std::string>().c_str(),
+                    d["highest"].get<std::string>().c_str(), d["lowest"].get<std::string>().c_str());
+      std::printf("\n");
+    }
+  }
+}
+
+std::string ratio_text(double r) {
+  if (std::isinf(r)) return "inf";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", r);
+  return b;
+}
+
+nlohmann::json groups_json(const eval::MethodGroupReport& r) {
+  nlohmann::json cuts = nlohmann::json::array(), attrs = nlohmann::json::array();
+  for (const eval::Cut& c : r.cuts)
+    cuts.push_back({{"name", c.name}, {"threshold", c.threshold}, {"on_scalar", c.on_scalar}});
+  for (const eval::AttributeReport& ar : r.attributes) {
+    nlohmann::json gs = nlohmann::json::array(), ds = nlohmann::json::array();
+    for (const eval::GroupStats& g : ar.groups) {
+      nlohmann::json j = {{"group", g.value},
+                          {"n", g.n},
+                          {"quality_quantiles",
+                           {{"5", g.quantiles[0]},
+                            {"25", g.quantiles[1]},
+                            {"50", g.quantiles[2]},
+                            {"75", g.quantiles[3]},
+                            {"95", g.quantiles[4]}}},
+                          {"rejected", g.rejected}};
+      if (g.genuine)
+        j["genuine_pairs"] = {{"n", g.genuine},
+                              {"fnmr_before", g.fnmr_before},
+                              {"fnmr_after_discard_20", g.fnmr_after},
+                              {"discarded", g.discarded}};
+      gs.push_back(j);
+    }
+    for (size_t c = 0; c < ar.differentials.size(); ++c) {
+      const eval::Differential& d = ar.differentials[c];
+      // JSON has no infinity: the ratio is null when the lowest group rejects nobody
+      auto num = [](double x) { return std::isinf(x) ? nlohmann::json() : nlohmann::json(x); };
+      ds.push_back({{"cut", r.cuts[c].name},
+                    {"ratio", num(d.ratio)},
+                    {"ci95", {num(d.lo), num(d.hi)}},
+                    {"ratio_text", ratio_text(d.ratio)},
+                    {"lo_text", ratio_text(d.lo)},
+                    {"hi_text", ratio_text(d.hi)},
+                    {"highest", d.highest},
+                    {"lowest", d.lowest}});
+    }
+    attrs.push_back({{"attribute", ar.attribute}, {"groups", gs}, {"differentials", ds}});
+  }
+  return {{"method", r.method}, {"images", r.images}, {"cuts", cuts}, {"attributes", attrs}};
+}
+
 int run_eval(const EvalArgs& a) {
-  std::vector<eval::Pair> pairs = eval::read_pairs(a.pairs, a.images_root);
+  if (a.pairs.empty() && a.groups.empty())
+    throw Error("give --pairs (quality against comparisons), --groups (quality by group) or both");
+  std::vector<eval::Pair> pairs;
+  if (!a.pairs.empty()) pairs = eval::read_pairs(a.pairs, a.images_root);
+  std::optional<eval::Groups> groups;
+  if (!a.groups.empty()) groups = eval::read_groups(a.groups, a.images_root);
   fs::create_directories(a.output_dir);
   // unique images, in first-seen order
   std::vector<std::string> images;
   std::map<std::string, size_t> index;
   for (const auto& p : pairs)
     for (const std::string& s : {p.a, p.b})
+      if (index.emplace(key(s), images.size()).second) images.push_back(s);
+  if (groups)
+    for (const std::string& s : groups->paths)
       if (index.emplace(key(s), images.size()).second) images.push_back(s);
 
   const bool need_scores =
@@ -194,8 +270,7 @@ int run_eval(const EvalArgs& a) {
       std::string err;
       pixels[i] = io::load_aligned_crop(images[i], 112, false, err);
       if (pixels[i].empty()) {
-        std::fprintf(stderr, "error: %s: %s (its pairs are left out)\n", images[i].c_str(),
-                     err.c_str());
+        std::fprintf(stderr, "error: %s: %s (left out)\n", images[i].c_str(), err.c_str());
         ok[i] = false;
         ++failed;
       }
@@ -319,7 +394,7 @@ int run_eval(const EvalArgs& a) {
     o.name = "oracle";
     o.cost = "discards by comparison score (best possible)";
     o.oracle = true;
-    methods.push_back(std::move(o));
+    if (!pairs.empty()) methods.push_back(std::move(o));
   }
 
   std::vector<double> impostor, gscore;
@@ -330,7 +405,7 @@ int run_eval(const EvalArgs& a) {
     else
       impostor.push_back(*p.score);
   }
-  if (genuine.empty()) throw Error(a.pairs + ": no genuine pairs with scores");
+  if (!pairs.empty() && genuine.empty()) throw Error(a.pairs + ": no genuine pairs with scores");
   nlohmann::json summary = {{"pairs_file", a.pairs},
                             {"pairs", usable.size()},
                             {"genuine", genuine.size()},
@@ -343,7 +418,7 @@ int run_eval(const EvalArgs& a) {
                              "floor(r*G) lowest-quality genuine pairs (ties by input order); "
                              "pAUC = trapezoid of FNMR over r = 0..R step 0.001, not normalised"}};
   // verification accuracy (10-fold when the pairs have folds) and TAR at FAR 1e-3
-  {
+  if (!pairs.empty()) {
     std::vector<double> s;
     std::vector<bool> g;
     std::vector<int> fold;
@@ -425,22 +500,50 @@ int run_eval(const EvalArgs& a) {
     results.push_back(per);
   }
   summary["results"] = results;
+  if (groups) {  // quality by group, every method but the oracle (which needs a pair)
+    // the first FMR's threshold for the per-group FNMR, where the pairs allow one
+    const double t = impostor.empty() ? 0 : eval::threshold_at_fmr(impostor, a.fmrs.front());
+    nlohmann::json g = {{"file", a.groups},
+                        {"attributes", groups->attributes},
+                        {"images", groups->paths.size()},
+                        {"bootstrap", a.bootstrap},
+                        {"fnmr_fmr", impostor.empty() ? nlohmann::json() : nlohmann::json(a.fmrs.front())},
+                        {"fnmr_threshold", impostor.empty() ? nlohmann::json() : nlohmann::json(t)},
+                        {"definition",
+                         "rejected: quality below a global cut (the same for every group: the "
+                         "thresholds that discard 5 % / 20 % of all listed images, scalar "
+                         "cut-offs); differential: highest / lowest group rejection share, with the 95 % "
+                         "interval of those two groups' ratio from resampling images within "
+                         "groups; per-group FNMR: genuine "
+                         "pairs with both images in the group, before and after discarding those "
+                         "whose lower quality is below the 20 % cut"},
+                        {"methods", nlohmann::json::array()}};
+    for (const Method& m : methods) {
+      if (m.oracle) continue;
+      eval::GroupMethod gm{m.name, &m.quality, &m.scalar};
+      g["methods"].push_back(groups_json(eval::group_report(
+          *groups, gm, impostor.empty() ? nullptr : &usable, t, a.bootstrap, a.seed)));
+    }
+    summary["groups"] = g;
+  }
   const std::string summary_path = (fs::path(a.output_dir) / "summary.json").string();
   io::AtomicFile out(summary_path);
   out.write(summary.dump(1));
   out.commit();
 
-  const nlohmann::json& v = summary["verification"];
-  const size_t folds = v["folds"].get<size_t>();
-  std::printf("%zu pairs (%zu genuine, %zu impostor); %s %.4f", usable.size(), genuine.size(),
-              impostor.size(),
-              folds > 1 ? (std::to_string(folds) + "-fold verification accuracy").c_str()
-                        : "verification accuracy (in-sample: the pairs carry no folds, so the "
-                          "threshold is fitted and scored on the same pairs)",
-              v["accuracy_mean"].get<double>());
-  if (v.contains("tar_at_far_1e-3"))
-    std::printf("; TAR@FAR=1e-3 %.4f", v["tar_at_far_1e-3"].get<double>());
-  std::printf("\n");
+  if (!pairs.empty()) {
+    const nlohmann::json& v = summary["verification"];
+    const size_t folds = v["folds"].get<size_t>();
+    std::printf("%zu pairs (%zu genuine, %zu impostor); %s %.4f", usable.size(), genuine.size(),
+                impostor.size(),
+                folds > 1 ? (std::to_string(folds) + "-fold verification accuracy").c_str()
+                          : "verification accuracy (in-sample: the pairs carry no folds, so the "
+                            "threshold is fitted and scored on the same pairs)",
+                v["accuracy_mean"].get<double>());
+    if (v.contains("tar_at_far_1e-3"))
+      std::printf("; TAR@FAR=1e-3 %.4f", v["tar_at_far_1e-3"].get<double>());
+    std::printf("\n");
+  }
   for (const auto& r : results) {
     std::printf("FMR %g (t = %.4f, %zu impostors above it%s):\n  %-28s %10s %10s %10s\n",
                 r["fmr"].get<double>(), r["threshold"].get<double>(),
@@ -459,6 +562,7 @@ int run_eval(const EvalArgs& a) {
       std::printf("\n");
     }
   }
+  if (groups) print_groups(summary["groups"]);
   if (!a.no_report) {
     const std::string script = find_tool_script("tools/eval/report.py", "VITNT_REPORT_SCRIPT");
     if (script.empty()) throw Error("tools/eval/report.py not found (set VITNT_REPORT_SCRIPT)");
@@ -477,7 +581,12 @@ Command add_eval_command(CLI::App& app) {
   EvalArgs& a = *args;
   CLI::App* cmd = app.add_subcommand("eval", "EDC curves and pAUC of quality scores on pairs");
   add_model_options(*cmd, a.model);
-  cmd->add_option("--pairs", a.pairs, "LFW pairs.txt, or CSV a,b,genuine[,score]")->required();
+  cmd->add_option("--pairs", a.pairs, "LFW pairs.txt, or CSV a,b,genuine[,score]");
+  cmd->add_option("--groups", a.groups,
+                  "CSV with `path` and attribute columns (e.g. gender,race,age): quality and "
+                  "rejection by group (docs/fairness.md); --pairs is then optional");
+  cmd->add_option("--bootstrap", a.bootstrap, "--groups: resamples of the differentials' intervals")
+      ->capture_default_str();
   cmd->add_option("--images-root", a.images_root, "folder the pair paths are relative to");
   cmd->add_option("--fr", a.fr, "comparison model: vit (--model) or onnx (--fr-model)")
       ->capture_default_str();

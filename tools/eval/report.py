@@ -85,6 +85,40 @@ def overlay(path, patch_map, vmin, vmax):
     return png_b64(fig)
 
 
+def groups_section(g, out_dir):
+    """Per method and attribute: the share of each group rejected at the two global
+    quality cuts (bars), and the differentials with their intervals (table)."""
+    parts = [f"<h2>Quality by group ({html.escape(g['file'])}, {g['images']} images)</h2>",
+             f"<p><small>{html.escape(g['definition'])}</small></p>"]
+    for m in g["methods"]:
+        attrs = m["attributes"]
+        fig, axes = plt.subplots(1, len(attrs), figsize=(5 * len(attrs), 3.5), squeeze=False)
+        for ax, at in zip(axes[0], attrs):
+            names = [x["group"] for x in at["groups"]]
+            xs = np.arange(len(names))
+            for k, (cut, w) in enumerate(((0, -0.2), (1, 0.2))):
+                ax.bar(xs + w, [x["rejected"][cut] for x in at["groups"]], width=0.4,
+                       label=m["cuts"][cut]["name"])
+            ax.set_xticks(xs)
+            ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+            ax.set_ylabel("share of the group rejected")
+            ax.set_title(f"{m['method']}: {at['attribute']}", fontsize=10)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, f"groups_{m['method']}.png"), bbox_inches="tight")
+        parts.append(f"<h3>{html.escape(m['method'])}</h3>"
+                     f"<img src='data:image/png;base64,{png_b64(fig)}'>")
+        rows = "".join(
+            f"<tr><td>{html.escape(at['attribute'])}</td><td>{html.escape(d['cut'])}</td>"
+            f"<td>{d['ratio_text']}</td><td>[{d['lo_text']}, {d['hi_text']}]</td>"
+            f"<td>{html.escape(d['highest'])}</td><td>{html.escape(d['lowest'])}</td></tr>"
+            for at in attrs for d in at["differentials"])
+        parts.append("<table border=1 cellpadding=4><tr><th>attribute</th><th>cut</th>"
+                     "<th>differential (highest / lowest rejection)</th><th>95 % interval</th>"
+                     "<th>most rejected</th><th>least rejected</th></tr>" + rows + "</table>")
+    return parts
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("summary")
@@ -92,14 +126,16 @@ def main():
     a = ap.parse_args()
     out_dir = os.path.dirname(os.path.abspath(a.summary))
     s = json.load(open(a.summary))
-    parts = [f"<h1>vitnt eval</h1><p>{html.escape(s['pairs_file'])}: {s['pairs']} pairs "
-             f"({s['genuine']} genuine, {s['impostor']} impostor); comparison model: "
-             f"{html.escape(json.dumps(s['fr']))}; verification accuracy "
-             f"{s['verification']['accuracy_mean']:.4f} &plusmn; "
-             f"{s['verification']['accuracy_std']:.4f}"
-             + (f", TAR@FAR=1e-3 {s['verification']['tar_at_far_1e-3']:.4f}"
-                if 'tar_at_far_1e-3' in s['verification'] else "") + "</p>",
-             f"<p><small>{html.escape(s['definition'])}</small></p>"]
+    parts = ["<h1>vitnt eval</h1>"]
+    if s["pairs_file"]:
+        parts += [f"<p>{html.escape(s['pairs_file'])}: {s['pairs']} pairs "
+                  f"({s['genuine']} genuine, {s['impostor']} impostor); comparison model: "
+                  f"{html.escape(json.dumps(s['fr']))}; verification accuracy "
+                  f"{s['verification']['accuracy_mean']:.4f} &plusmn; "
+                  f"{s['verification']['accuracy_std']:.4f}"
+                  + (f", TAR@FAR=1e-3 {s['verification']['tar_at_far_1e-3']:.4f}"
+                     if 'tar_at_far_1e-3' in s['verification'] else "") + "</p>",
+                  f"<p><small>{html.escape(s['definition'])}</small></p>"]
     for r in s["results"]:
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for m in r["methods"]:
@@ -162,6 +198,8 @@ def main():
                          "the quality file has patch maps (vitnt score --patch-map); region "
                          "values (vitnt score --regions) under each face, the lowest in bold."
                          "</small></p>")
+    if "groups" in s:
+        parts += groups_section(s["groups"], out_dir)
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>vitnt eval</title>"
             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
             "td,th{font-size:13px}</style></head><body>" + "\n".join(parts) + "</body></html>")
