@@ -17,9 +17,9 @@
 
 #include "cli/commands.h"
 #include "eval/calibrate.h"
-#include "eval/groups.h"
 #include "eval/dnn_model.h"
 #include "eval/edc.h"
+#include "eval/groups.h"
 #include "eval/pairs.h"
 #include "eval/quality_dnn.h"
 #include "eval/quality_file.h"
@@ -183,10 +183,11 @@ void print_groups(const nlohmann::json& groups) {
     for (const auto& at : m["attributes"]) {
       std::printf("  %s:", at["attribute"].get<std::string>().c_str());
       for (const auto& d : at["differentials"])
-        std::printf("  %s %s [%s, %s] (%s / %s)", d["cut"].get<std::string>().c_str(),
-                    d["ratio_text"].get<std::string>().c_str(),
-                    d["lo_text"].get<std::string>().c_str(), d["hi_text"].get<std::string>().c_str(),
-                    d["highest"].get<std::string>().c_str(), d["lowest"].get<std::string>().c_str());
+        std::printf(
+            "  %s %s [%s, %s] p %.3f (%s / %s)", d["cut"].get<std::string>().c_str(),
+            d["ratio_text"].get<std::string>().c_str(), d["lo_text"].get<std::string>().c_str(),
+            d["hi_text"].get<std::string>().c_str(), d["p_value"].get<double>(),
+            d["highest"].get<std::string>().c_str(), d["lowest"].get<std::string>().c_str());
       std::printf("\n");
     }
   }
@@ -232,6 +233,7 @@ nlohmann::json groups_json(const eval::MethodGroupReport& r) {
                     {"ratio_text", ratio_text(d.ratio)},
                     {"lo_text", ratio_text(d.lo)},
                     {"hi_text", ratio_text(d.hi)},
+                    {"p_value", d.p_value},
                     {"highest", d.highest},
                     {"lowest", d.lowest}});
     }
@@ -503,21 +505,23 @@ int run_eval(const EvalArgs& a) {
   if (groups) {  // quality by group, every method but the oracle (which needs a pair)
     // the first FMR's threshold for the per-group FNMR, where the pairs allow one
     const double t = impostor.empty() ? 0 : eval::threshold_at_fmr(impostor, a.fmrs.front());
-    nlohmann::json g = {{"file", a.groups},
-                        {"attributes", groups->attributes},
-                        {"images", groups->paths.size()},
-                        {"bootstrap", a.bootstrap},
-                        {"fnmr_fmr", impostor.empty() ? nlohmann::json() : nlohmann::json(a.fmrs.front())},
-                        {"fnmr_threshold", impostor.empty() ? nlohmann::json() : nlohmann::json(t)},
-                        {"definition",
-                         "rejected: quality below a global cut (the same for every group: the "
-                         "thresholds that discard 5 % / 20 % of all listed images, scalar "
-                         "cut-offs); differential: highest / lowest group rejection share, with the 95 % "
-                         "interval of those two groups' ratio from resampling images within "
-                         "groups; per-group FNMR: genuine "
-                         "pairs with both images in the group, before and after discarding those "
-                         "whose lower quality is below the 20 % cut"},
-                        {"methods", nlohmann::json::array()}};
+    nlohmann::json g = {
+        {"file", a.groups},
+        {"attributes", groups->attributes},
+        {"images", groups->paths.size()},
+        {"bootstrap", a.bootstrap},
+        {"fnmr_fmr", impostor.empty() ? nlohmann::json() : nlohmann::json(a.fmrs.front())},
+        {"fnmr_threshold", impostor.empty() ? nlohmann::json() : nlohmann::json(t)},
+        {"definition",
+         "rejected: quality below a global cut (the same for every group: the "
+         "thresholds that discard 5 % / 20 % of all listed images, scalar "
+         "cut-offs); differential: highest / lowest group rejection share, with the 95 % "
+         "interval of those two groups' ratio from resampling images within "
+         "groups, and a permutation p-value (group labels shuffled: how often chance gives a ratio "
+         "as high); per-group FNMR: genuine "
+         "pairs with both images in the group, before and after discarding those "
+         "whose lower quality is below the 20 % cut"},
+        {"methods", nlohmann::json::array()}};
     for (const Method& m : methods) {
       if (m.oracle) continue;
       eval::GroupMethod gm{m.name, &m.quality, &m.scalar};

@@ -48,7 +48,8 @@ Groups read_groups(const std::string& file, const std::string& root) {
           std::to_string(t.size()));
     const std::string& p = t[path_col];
     if (p.empty()) bad("empty path");
-    std::string full = (root.empty() || fs::path(p).is_absolute()) ? p : (fs::path(root) / p).string();
+    std::string full =
+        (root.empty() || fs::path(p).is_absolute()) ? p : (fs::path(root) / p).string();
     if (!seen.insert(image_key(full)).second) bad("'" + p + "' is listed twice");
     std::vector<std::string> v;
     for (size_t k = 0; k < cols.size(); ++k) {
@@ -118,6 +119,23 @@ Differential differential(const std::vector<std::vector<char>>& rejected,  // [g
     // equal groups its interval would not contain 1)
     boots.push_back(s[lo] > 0 ? s[hi] / s[lo] : std::numeric_limits<double>::infinity());
   }
+  // permutation test of "rejection does not depend on the group"
+  std::vector<char> pooled;
+  for (const auto& r : rejected) pooled.insert(pooled.end(), r.begin(), r.end());
+  size_t as_extreme = 0;
+  for (int b = 0; b < bootstrap; ++b) {
+    std::shuffle(pooled.begin(), pooled.end(), rng);
+    std::vector<double> s;
+    size_t at = 0;
+    for (const auto& r : rejected) {
+      size_t k = 0;
+      for (size_t i = 0; i < r.size(); ++i) k += pooled[at + i];
+      at += r.size();
+      s.push_back(r.empty() ? 0.0 : double(k) / r.size());
+    }
+    as_extreme += ratio(s, nullptr, nullptr) >= d.ratio;
+  }
+  d.p_value = double(1 + as_extreme) / (1 + bootstrap);
   if (!boots.empty()) {  // percentiles; an infinite ratio sorts last
     std::sort(boots.begin(), boots.end());
     d.lo = boots[static_cast<size_t>(0.025 * (boots.size() - 1))];
@@ -156,7 +174,8 @@ MethodGroupReport group_report(const Groups& groups, const GroupMethod& method,
   out.cuts.push_back({"discard 5 %", discard_threshold(q, 0.05), false});
   out.cuts.push_back({"discard 20 %", discard_threshold(q, 0.20), false});
   if (all_scalar)
-    for (int c : {20, 40, 60, 80}) out.cuts.push_back({"scalar < " + std::to_string(c), double(c), true});
+    for (int c : {20, 40, 60, 80})
+      out.cuts.push_back({"scalar < " + std::to_string(c), double(c), true});
   auto rejected_at = [&](size_t i, const Cut& c) {
     return c.on_scalar ? sc[i] < c.threshold : q[i] < c.threshold;
   };
@@ -197,7 +216,8 @@ MethodGroupReport group_report(const Groups& groups, const GroupMethod& method,
             continue;
           const bool f = !(*p.score > threshold);
           ++g.genuine, fail += f;
-          if (std::min(q[ia->second], q[ib->second]) >= out.cuts[1].threshold) ++kept, kept_fail += f;
+          if (std::min(q[ia->second], q[ib->second]) >= out.cuts[1].threshold)
+            ++kept, kept_fail += f;
         }
         if (g.genuine) {
           g.fnmr_before = double(fail) / g.genuine;

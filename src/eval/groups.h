@@ -32,27 +32,32 @@ struct GroupMethod {
 
 // Rejection at one global cut: the same threshold for every group.
 struct Cut {
-  std::string name;     // "discard 5 %", "discard 20 %", "scalar < 40"
-  double threshold = 0; // reject quality < threshold (or scalar < threshold)
+  std::string name;      // "discard 5 %", "discard 20 %", "scalar < 40"
+  double threshold = 0;  // reject quality < threshold (or scalar < threshold)
   bool on_scalar = false;
 };
 
 struct GroupStats {
   std::string value;
   size_t n = 0;
-  double quantiles[5] = {};            // Q at 5/25/50/75/95 % (linear interpolation)
-  std::vector<double> rejected;        // per cut: share of the group's images rejected
+  double quantiles[5] = {};      // Q at 5/25/50/75/95 % (linear interpolation)
+  std::vector<double> rejected;  // per cut: share of the group's images rejected
   // genuine pairs with both images in this group (when pairs are given)
   size_t genuine = 0;
   double fnmr_before = 0, fnmr_after = 0, discarded = 0;  // at the 20 % cut
 };
 
 struct Differential {
-  double ratio = 0;            // highest / lowest group rejection share (inf when lowest is 0)
+  double ratio = 0;  // highest / lowest group rejection share (inf when lowest is 0)
   // 95 % bootstrap interval of the ratio of these two groups' shares (images resampled
   // within groups); an interval containing 1 means no measurable differential
   double lo = 0, hi = 0;
-  std::string highest, lowest; // the groups
+  // permutation test (group labels shuffled across the images, group sizes kept): the
+  // share of shuffles whose highest / lowest ratio is at least this one's. Picking the
+  // extreme pair of several groups makes even random rejection show ratios above 1; this
+  // says how often chance alone does as much.
+  double p_value = 1;
+  std::string highest, lowest;  // the groups
 };
 
 struct AttributeReport {

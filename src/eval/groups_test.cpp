@@ -38,7 +38,7 @@ TEST(Groups, PerGroupRejectionAndDifferential) {
                              {"/g/img1.jpg", "/g/img20.jpg", true, 0.1, 0},
                              {"/g/img3.jpg", "/g/img12.jpg", false, 0.2, 0}};
   const MethodGroupReport r = group_report(g, {"m", &q, &scalar}, &pairs, 0.5, 200, 1);
-  ASSERT_EQ(r.cuts.size(), 6u);  // 5 %, 20 %, scalar 20/40/60/80
+  ASSERT_EQ(r.cuts.size(), 6u);                // 5 %, 20 %, scalar 20/40/60/80
   EXPECT_DOUBLE_EQ(r.cuts[0].threshold, 0.2);  // rank floor(0.05 * 20) = 1
   EXPECT_DOUBLE_EQ(r.cuts[1].threshold, 0.5);  // rank 4
   const AttributeReport& grp = r.attributes[0];
@@ -50,9 +50,9 @@ TEST(Groups, PerGroupRejectionAndDifferential) {
   EXPECT_DOUBLE_EQ(a.rejected[0], 0.1);  // Q 0.1 < 0.2
   EXPECT_DOUBLE_EQ(a.rejected[1], 0.4);  // 0.1..0.4 < 0.5
   EXPECT_DOUBLE_EQ(b.rejected[1], 0.0);
-  EXPECT_DOUBLE_EQ(a.rejected[3], 0.7);  // scalar 5..35 < 40
-  EXPECT_DOUBLE_EQ(b.rejected[5], 0.5);  // scalar 55..100 < 80: 55..75 -> 5 of 10
-  EXPECT_NEAR(a.quantiles[2], 0.55, 1e-12);  // median of 0.1..1.0
+  EXPECT_DOUBLE_EQ(a.rejected[3], 0.7);       // scalar 5..35 < 40
+  EXPECT_DOUBLE_EQ(b.rejected[5], 0.5);       // scalar 55..100 < 80: 55..75 -> 5 of 10
+  EXPECT_NEAR(a.quantiles[2], 0.55, 1e-12);   // median of 0.1..1.0
   EXPECT_NEAR(a.quantiles[0], 0.145, 1e-12);  // 0.1 + 0.45 * 0.1
   // B rejects nothing at the 20 % cut: the differential is unbounded, A the highest
   EXPECT_TRUE(std::isinf(grp.differentials[1].ratio));
@@ -68,6 +68,13 @@ TEST(Groups, PerGroupRejectionAndDifferential) {
   EXPECT_DOUBLE_EQ(d.ratio, 1.0);
   EXPECT_LE(d.lo, 1.0);
   EXPECT_GE(d.hi, 1.0);
+  EXPECT_DOUBLE_EQ(d.p_value, 1.0);  // every shuffle is at least as extreme as equal shares
+  // grp at the 5 % cut: A 1 of 10, B 0 -> inf; a shuffle gives inf whenever the one
+  // rejected image lands in a group... always (the other group then has 0): p = 1
+  EXPECT_GT(grp.differentials[0].p_value, 0.9);
+  // grp at the 20 % cut: A 4 of 10, B 0 of 10: a shuffle puts all 4 in one group with
+  // probability 2 * C(10,4) / C(20,4) = 0.087, and only then is its ratio infinite
+  EXPECT_NEAR(grp.differentials[1].p_value, 0.087, 0.06);
 }
 
 TEST(Groups, BadFilesNameTheFileAndLine) {

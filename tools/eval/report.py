@@ -111,10 +111,12 @@ def groups_section(g, out_dir):
         rows = "".join(
             f"<tr><td>{html.escape(at['attribute'])}</td><td>{html.escape(d['cut'])}</td>"
             f"<td>{d['ratio_text']}</td><td>[{d['lo_text']}, {d['hi_text']}]</td>"
+            f"<td>{d['p_value']:.3f}</td>"
             f"<td>{html.escape(d['highest'])}</td><td>{html.escape(d['lowest'])}</td></tr>"
             for at in attrs for d in at["differentials"])
         parts.append("<table border=1 cellpadding=4><tr><th>attribute</th><th>cut</th>"
                      "<th>differential (highest / lowest rejection)</th><th>95 % interval</th>"
+                     "<th>permutation p</th>"
                      "<th>most rejected</th><th>least rejected</th></tr>" + rows + "</table>")
     return parts
 
