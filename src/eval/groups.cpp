@@ -89,6 +89,7 @@ Differential differential(const std::vector<std::vector<char>>& rejected,  // [g
       if (share[k] > share[h]) h = k;
       if (share[k] < share[l]) l = k;
     }
+    if (h == l && share.size() > 1) l = h == 0 ? 1 : 0;  // all equal: still two groups
     if (hi) *hi = h, *lo = l;
     return share[l] > 0 ? share[h] / share[l] : std::numeric_limits<double>::infinity();
   };
