@@ -55,6 +55,7 @@ def main():
         for row in rows[1:]:  # quality, then the embedding; the scalar (column 2) apart
             ref[row[0]] = np.array([float(x) for x in row[1:2] + row[4:]], np.float32)
             ref[row[0] + "#scalar"] = float(row[2]) if row[2] else np.nan
+            ref[row[0] + "#for"] = row[3] or None
 
     def compare(df, what):
         """df (pandas): rows in input order, good ones equal to the CLI, bad ones with errors."""
@@ -76,6 +77,8 @@ def main():
                 sc = df["scalar"].iloc[i]
                 check(sc == ref[p + "#scalar"] or (np.isnan(sc) and np.isnan(ref[p + "#scalar"])),
                       f"{what}: {p}: scalar {sc!r} vs CLI {ref[p + '#scalar']!r}")
+                check(df["scalar_for"].iloc[i] == ref[p + "#for"],
+                      f"{what}: {p}: scalar_for {df['scalar_for'].iloc[i]!r} vs CLI {ref[p + '#for']!r}")
                 de = max(de, float(np.abs(e[i] - ref[p][1:]).max()))
         # tasks score partitions of 20, the CLI batches of 32: results do not depend on it
         check(de <= 1e-6, f"{what}: embedding differs from the CLI by {de}")
@@ -98,6 +101,20 @@ def main():
         lazy = vd.score_files(inputs, MODEL, partition_size=33, embedding=True)
         check(lazy.npartitions == 4, f"lazy frame has {lazy.npartitions} partitions")
         compare(lazy.compute().reset_index(drop=True), "score_files() lazy")
+        # another calibration block: the same Q, that block's scalars, named in scalar_for
+        blocks = [b["name"] for b in vitnt.Model(MODEL).config["calibrations"]]
+        other = blocks[-1]
+        good_paths = [p for i, p in enumerate(inputs) if i not in bad][:20]
+        o = vd.score_files(good_paths, MODEL, partition_size=10, calibration_for=other).compute()
+        want = vitnt.Model(MODEL, threads=1).score(good_paths, calibration_for=other)
+        check(list(o["scalar_for"]) == [other] * len(good_paths) and
+              np.array_equal(o["scalar"].to_numpy(), want.scalar.astype(np.float32)),
+              f"calibration_for={other!r}: {list(o['scalar_for'])[:3]} {o['scalar'].to_numpy()[:3]}")
+        try:
+            vd.score_files(good_paths, MODEL, partition_size=10, calibration_for="arcface").compute()
+            check(False, "an unknown calibration_for was accepted")
+        except ValueError as e:
+            check("'arcface'" in str(e), f"unknown calibration_for: {e}")
         loads = client.run(lambda: __import__("vitnt.dask").dask.load_count)
         print(f"models loaded per worker: {loads} (for 6 + 4 tasks); max |d emb| vs CLI {de:.1e}")
         check(all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1,
