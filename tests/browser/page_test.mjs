@@ -115,6 +115,7 @@ try {
 
   // --- 1. the page, its headers, labelled controls
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  page.setDefaultTimeout(120000); // an ASan build scores slowly
   watch(page);
   const res = await page.goto(base + '/');
   const h = res.headers();
@@ -238,6 +239,7 @@ try {
 
   // --- 6. --api-key-file: a wrong key shows the 401 message, the right one scores
   const kp = await browser.newPage();
+  kp.setDefaultTimeout(120000);
   watch(kp);
   const kres = await kp.goto(keyed + '/');
   if (kres.status() !== 200) await fail('GET / with --api-key-file: ' + kres.status());
