@@ -5,7 +5,7 @@
 # does the rest. VITNT_SCREENSHOT=docs/serve_page.png also saves a screenshot of the page.
 # Usage: browser_test.sh VITNT PYTHON SOURCE_DIR WORK_DIR
 set -euo pipefail
-VITNT=$1 PY=$2 SRC=$3 WORK=$4
+VITNT=$(readlink -f "$1") PY=$2 SRC=$(readlink -f "$3") WORK=$(readlink -m "$4")  # absolute: node runs elsewhere
 SHARED=${VITNT_SHARED:-$SRC/../shared}
 DET=$SHARED/models/yunet_s_640_640.onnx
 RAW=$SHARED/data/raw/lfw

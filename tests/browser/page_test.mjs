@@ -45,11 +45,22 @@ function startServer(...args) {
   });
 }
 
-// The JSON API's answer for the same bytes, posted as the page posts them.
+// The JSON API's answer for the same bytes, posted as the page posts them (one multipart
+// field f000). The body is built here: Node 18's FormData ends it with the closing boundary
+// and no CRLF after it, which cpp-httplib 0.11 answers with 400 (browsers add the CRLF).
 async function apiQuality(base, file, headers) {
-  const form = new FormData();
-  form.append('f000', new Blob([readFileSync(work(file))]), file);
-  const res = await fetch(base + QUERY, { method: 'POST', body: form, headers });
+  const boundary = 'vitnt-browser-test';
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="f000"; ` +
+        `filename="${file}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    readFileSync(work(file)),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const res = await fetch(base + QUERY, {
+    method: 'POST',
+    body,
+    headers: { ...headers, 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+  });
   return { status: res.status, body: await res.json() };
 }
 
