@@ -48,7 +48,7 @@ function startServer(...args) {
 // The JSON API's answer for the same bytes, posted as the page posts them (one multipart
 // field f000). The body is built here: Node 18's FormData ends it with the closing boundary
 // and no CRLF after it, which cpp-httplib 0.11 answers with 400 (browsers add the CRLF).
-async function apiQuality(base, file, headers) {
+async function apiQuality(base, file, headers, extra = '') {
   const boundary = 'vitnt-browser-test';
   const body = Buffer.concat([
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="f000"; ` +
@@ -56,7 +56,7 @@ async function apiQuality(base, file, headers) {
     readFileSync(work(file)),
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
-  const res = await fetch(base + QUERY, {
+  const res = await fetch(base + QUERY + extra, {
     method: 'POST',
     body,
     headers: { ...headers, 'Content-Type': `multipart/form-data; boundary=${boundary}` },
@@ -182,6 +182,24 @@ try {
   }
   ok(`sharp/blurred photo: quality ${quality['sharp.jpg']} / ${quality['blurred.jpg']}, ` +
       'scalar, meaning and weakest region as the API; heatmaps drawn; the text file\'s error shown');
+
+  // --- 2b. another calibration block: every photo scored again, its scalar and meaning
+  const blocks = await page.$$eval('#calibration option', (os) => os.map((o) => o.value));
+  const other = blocks.find((b) => b !== 'own');
+  if (other) {
+    await page.selectOption('#calibration', other);
+    await page.waitForFunction((other) => [...document.querySelectorAll('#results article')]
+        .every((a) => a.dataset.state === 'error' || a.dataset.scalarFor === other), other);
+    const got = await shown(page, 'sharp.jpg');
+    const want = await apiQuality(base, 'sharp.jpg', {}, '&calibration_for=' + other);
+    const w = want.body.images[0].faces[0];
+    const fr = want.body.model.scalar_for.fr_system;
+    if (want.body.model.scalar_for.name !== other || got.faces[0].scalar !== String(w.scalar) ||
+        !got.faces[0].meaning.includes(' with ' + fr + ' at FMR ')) {
+      await fail(`calibration ${other}: page ${JSON.stringify(got.faces[0])}, API ${JSON.stringify(w)}`);
+    }
+    ok(`calibration_for=${other} picked on the page: scalar ${w.scalar} and its meaning (${fr})`);
+  }
 
   // --- 3. the camera: Chromium's fake device (a test pattern) captured and sent
   await page.click('#camera-start');

@@ -205,6 +205,7 @@ async function score(p) {
   }
   state.textContent = image.faces.length === 1 ? '1 face.' : image.faces.length + ' faces.';
   p.article.dataset.state = 'done';
+  p.article.dataset.scalarFor = r.body.model.scalar_for ? r.body.model.scalar_for.name : '';
   p.article.append(drawResult(p, image.faces, r.body.model.scalar_for));
 }
 
@@ -515,8 +516,13 @@ function setUp() {
   keyInput.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') applyKey();
   });
-  // a new calibration block changes every scalar's meaning: score again
-  $('calibration').addEventListener('change', () => photos.forEach(enqueue));
+  // a new calibration block changes every scalar's meaning: score again (a ranked burst
+  // is ranked the same; it is cleared so that no old scalar stays on the page)
+  $('calibration').addEventListener('change', () => {
+    $('burst-results').replaceChildren();
+    $('burst-section').hidden = true;
+    photos.forEach(enqueue);
+  });
   const input = $('files');
   input.addEventListener('change', () => {
     addFiles(Array.from(input.files));
