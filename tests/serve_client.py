@@ -430,7 +430,22 @@ img = {"Content-Type": "image/jpeg"}
 expect_error(srv.request("POST", "/v1/quality", jpg, img), 401, "unauthorized")
 expect_error(srv.request("POST", "/v1/quality", jpg, {**img, "Authorization": "Bearer secret-key-"}),
              401)
-expect_error(srv.request("GET", "/v1/model"), 401)
+res = srv.request("GET", "/v1/model")
+expect_error(res, 401)
+# the page's files are open without a key (the page must load to ask for it); every answer,
+# the API's included, carries the page's security headers and no CORS header
+for path, ctype in [("/", "text/html"), ("/app.js", "text/javascript"), ("/style.css", "text/css")]:
+    st, text, r = srv.request("GET", path)
+    if st != 200 or not r.getheader("Content-Type", "").startswith(ctype) or not text:
+        fail(f"GET {path} without a key: {st} {r.getheader('Content-Type')}")
+    check_schema("GET", path, st, text)
+    if text != open(os.path.join(SRC, "src/serve/web", path.strip("/") or "index.html")).read():
+        fail(f"GET {path}: not the bytes of src/serve/web")
+    for r2 in (r, res[2]):
+        if ("script-src 'self'" not in (r2.getheader("Content-Security-Policy") or "") or
+                r2.getheader("X-Content-Type-Options") != "nosniff" or
+                r2.getheader("Access-Control-Allow-Origin") is not None):
+            fail(f"GET {path}: security headers {r2.getheaders()}")
 st, body, _ = srv.request("POST", "/v1/quality", jpg, {**img, "Authorization": "Bearer secret-key-2"})
 if st != 200:
     fail(f"right key (Bearer): {st}")
@@ -444,7 +459,7 @@ expect_error(res, 503, "queue_full")
 if res[2].getheader("Retry-After") != "1":
     fail("503 without Retry-After: 1")
 srv.stop()
-print("ok: API keys (401 / 200), queue bound (503 + Retry-After)")
+print("ok: API keys (401 / 200; the page open, with its CSP), queue bound (503 + Retry-After)")
 
 # 10. --engine-cpus: the model's threads on those CPUs, the request threads on the others,
 # the same numbers; a CPU the process may not use is refused before anything is loaded

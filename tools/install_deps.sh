@@ -25,7 +25,11 @@ packages=(
   # tools and benchmarks: videos, HTTP load, report screenshots
   ffmpeg wrk chromium
   clang-format  # tools/run_tests.sh checks the sources' format
+  nodejs  # the page's browser test (tests/browser_test.sh runs npm ci there: playwright-core)
 )
+# npm: Debian's package, unless an npm is already there (NodeSource's nodejs bundles one and
+# conflicts with Debian's npm package)
+command -v npm >/dev/null || packages+=(npm)
 if [ -n "${VITNT_SKIP_PACKAGES:-}" ]; then
   kept=()
   for p in "${packages[@]}"; do

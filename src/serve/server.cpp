@@ -17,12 +17,14 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 
 #include "face/align.h"
 #include "io/image_io.h"
 #include "serve/batcher.h"
+#include "serve/web_files.h"
 #include "video/best_shot.h"
 #include "vitnt/video.h"
 
@@ -585,6 +587,27 @@ void send_json(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump() + "\n", "application/json");
 }
 
+// The page (GET /, src/serve/web): static files compiled in. They are open without an API
+// key, since the page must load to ask for one; they hold no data of the server.
+struct WebFile {
+  const char* path;
+  const char* route;  // httplib routes are regular expressions
+  const char* type;
+  std::string_view body;
+};
+const WebFile kWebFiles[] = {
+    {"/", "/", "text/html; charset=utf-8", {kWebIndexHtml, sizeof kWebIndexHtml - 1}},
+    {"/app.js", R"(/app\.js)", "text/javascript; charset=utf-8", {kWebAppJs, sizeof kWebAppJs - 1}},
+    {"/style.css",
+     R"(/style\.css)",
+     "text/css; charset=utf-8",
+     {kWebStyleCss, sizeof kWebStyleCss - 1}},
+};
+bool is_web_file(const std::string& path) {
+  return std::any_of(std::begin(kWebFiles), std::end(kWebFiles),
+                     [&](const WebFile& f) { return path == f.path; });
+}
+
 }  // namespace
 
 namespace {
@@ -698,9 +721,20 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
     if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
     return key_matches(o.keys, given);
   };
+  // On every answer: the page runs only its own script and style, talks only to this
+  // origin, cannot be framed, and no browser guesses a type (docs/serving.md, "The page").
+  // No CORS headers: other origins' pages cannot read the answers.
+  svr.set_default_headers(
+      {{"Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"},
+       {"X-Content-Type-Options", "nosniff"},
+       {"Referrer-Policy", "no-referrer"}});
   svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     // health stays open for load balancers; it tells nothing about the model
-    if (req.path == "/v1/health" || authorized(req))
+    if (req.path == "/v1/health" || (req.method == "GET" && is_web_file(req.path)) ||
+        authorized(req))
       return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("WWW-Authenticate", "Bearer");
     send_json(res, 401, error_body("unauthorized", "a valid API key is required"));
@@ -738,6 +772,11 @@ int run_server(const Model& model, const FaceDetector* detector, const ServerOpt
   svr.Get("/v1/model", [&description](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, description);
   });
+  for (const WebFile& f : kWebFiles)
+    svr.Get(f.route, [&f](const httplib::Request&, httplib::Response& res) {
+      res.set_content(f.body.data(), f.body.size(), f.type);
+      res.set_header("Cache-Control", "no-cache");  // a new binary serves its own page
+    });
   svr.Get("/metrics", [&service](const httplib::Request&, httplib::Response& res) {
     res.set_content(service.metrics().text(service.depth()), "text/plain; version=0.0.4");
   });
