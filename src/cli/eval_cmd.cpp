@@ -92,11 +92,11 @@ std::string write_quality_csv(const std::string& dir, const Method& m,
       throw Error("method name '" + m.name + "': use letters, digits, '-', '_' and '.'");
   io::AtomicFile f((fs::path(dir) / ("quality_" + m.name + ".csv")).string());
   // the columns of `vitnt score --method external` (a peer has no calibrated scalar)
-  std::string text = "path,quality,scalar\n";
+  std::string text = "path,quality,scalar,scalar_for\n";
   for (size_t i = 0; i < images.size(); ++i)
     if (ok[i])
       text += csv_field(images[i]) + "," + fmt(static_cast<float>(m.quality.at(key(images[i])))) +
-              ",\n";
+              ",,\n";
   f.write(text);
   f.commit();
   return f.path();
