@@ -83,7 +83,7 @@ set -e
 [ $r4 -eq 1 ] && grep -q "nothing to resume" "$WORK/e4.txt" || fail "resume without partial: rc $r4"
 cmp "$WORK/c.before" "$WORK/c.csv.partial" || fail "a refused resume changed the partial output"
 "$VITNT" score --threads 1 --resume -o "$WORK/c.csv" "@$WORK/list.txt" 2> /dev/null
-cmp <(cut -d, -f1-3 "$WORK/full.csv") "$WORK/c.csv" || fail "SIGINT + resume differs"
+cmp <(cut -d, -f1-4 "$WORK/full.csv") "$WORK/c.csv" || fail "SIGINT + resume differs"
 
 # 4. align: killed mid-way, resumed; the same manifest and crops
 "$VITNT" align --detector-model "$DET" -o "$WORK/al_full" "$RAW" 2> /dev/null
