@@ -449,6 +449,36 @@ class RankingTermTest(unittest.TestCase):
             self.assertTrue(all(x < y for x, y in zip(d, d[1:])), (kind, d))
 
 
+class Glint12GateTest(unittest.TestCase):
+    """glint12_gate.py's pAUC and threshold, against a direct reading of their definition
+    (the script also checks them against `vitnt eval`'s own figures on every run)."""
+
+    def test_threshold_and_pauc_follow_the_definition(self):
+        import glint12_gate as gate
+        rng = np.random.default_rng(0)
+        imp = np.round(rng.normal(0, 1, 2000), 2)  # ties on purpose
+        t = gate.threshold(imp, 1e-2)
+        self.assertLessEqual((imp > t).mean(), 1e-2)
+        self.assertTrue(all((imp > v).mean() > 1e-2 for v in imp if v < t))
+        g = 250
+        fail = rng.random(g) < 0.3
+        q = np.round(rng.random(g), 1)  # ties: resolved by input order
+        order = sorted(range(g), key=lambda i: (q[i], i))
+        r = [i / 1000 for i in range(301)]
+        fnmr = []
+        for x in r:
+            kept = order[int(np.floor(x * g + 1e-9)):]
+            fnmr.append(sum(fail[i] for i in kept) / len(kept))
+        ref = sum((fnmr[i] + fnmr[i + 1]) / 2 * (r[i + 1] - r[i]) for i in range(300))
+        self.assertAlmostEqual(gate.pauc(fail, q), ref, places=12)
+        # discarding by a perfect quality beats discarding at random
+        self.assertLess(gate.pauc(fail, (~fail).astype(float)), gate.pauc(fail, rng.random(g)))
+        boot = gate.bootstrap({"a": fail}, {"a": q}, 50, 0)["a"]
+        self.assertEqual(len(boot), 50)
+        self.assertLess(boot.min(), gate.pauc(fail, q))
+        self.assertGreater(boot.max(), gate.pauc(fail, q))
+
+
 class SoupTest(unittest.TestCase):
     def test_soup_averages_ema_weights_and_refuses_strangers(self):
         import torch
