@@ -15,7 +15,9 @@ NAME=PATH: a .safetensors is a ViTNT model (its Q, and its embedding as one more
 system), a .json an external quality network (`vitnt score --method external`). Scores,
 comparison scores and `vitnt eval` outputs are cached in --work (delete a file to redo
 it). The pAUC is computed here from `vitnt eval`'s per-pair scores (scores.csv) and the
-quality CSVs, and checked against `vitnt eval`'s own figures (summary.json).
+quality CSVs, and checked against `vitnt eval`'s own figures (summary.json) for every method
+that run scored; a method added later reuses the cached comparison scores (the embeddings
+do not depend on the quality method), checked by the same code.
 """
 import argparse
 import csv
@@ -140,7 +142,11 @@ def main():
         if os.path.exists(summary):
             with open(summary) as f:
                 have = {m["name"] for m in json.load(f)["results"][0]["methods"]}
-        if not set(names) <= have:
+        reuse = have and not set(names) <= have and os.path.exists(os.path.join(d, "scores.csv"))
+        if reuse:  # the comparison scores do not depend on the quality methods: reuse them
+            print(f"{sysname}: reusing {d}/scores.csv (vitnt eval's check covers "
+                  f"{', '.join(sorted(have & set(names)))})", file=sys.stderr)
+        elif not set(names) <= have:
             run([a.vitnt, "eval", "--pairs", pairs, "--images-root", root, *flags, *qflags,
                  "--threads", str(a.threads), "--fmr", str(a.fmr), "--no-report", "-o", d])
         with open(summary) as f:
@@ -160,7 +166,7 @@ def main():
         if abs(t - res["threshold"]) > 1e-6:
             sys.exit(f"{sysname}: threshold {t} here, {res['threshold']} in {summary}")
         for n in names:  # the same figure as vitnt eval's (its random is its own draw)
-            if n in shown and abs(point[n] - theirs[n]) > 1e-9:
+            if n in shown and n in theirs and abs(point[n] - theirs[n]) > 1e-9:
                 sys.exit(f"{sysname} {n}: pAUC {point[n]:.9f} here, {theirs[n]:.9f} in {summary}")
         boot = bootstrap({n: fail for n in shown}, qual, a.boot, a.seed)
         report["systems"][sysname] = {
