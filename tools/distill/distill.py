@@ -225,6 +225,68 @@ def degrade(bgr, rng, kind=None, severity=None, kinds=DEGRADATIONS):
     raise ValueError(kind)
 
 
+# ----------------------------------------------------------- train-only mild family
+# The ranking term (`train --q-rank`) compares two variants of one image at two MILD
+# severities. Its degradations are this code with these ranges, kept apart from
+# `degrade` above, whose kinds and ranges the evaluation sets of tools/eval use
+# (LFW-degraded, the severity sweeps, the settings set): a gain measured with the
+# training family is no evidence. Severity u in [0, 1] maps linearly to the range
+# (u = 0: the image itself); in brackets `degrade`'s range for comparison.
+MILD_RANGES = {
+    "blur": (0.3, 2.8),     # Gaussian sigma, px at the 112 crop          [0.5-4.0]
+    "downup": (1.1, 3.2),   # factor, linear down, cubic up               [1.5-8, area/linear]
+    "jpeg": (85.0, 28.0),   # JPEG quality                                [45-5]
+    "noise": (1.0, 10.0),   # Gaussian sigma, grey levels                 [4-40]
+    "dim": (0.95, 0.45),    # gain, gamma 1 + (1 - gain), noise 5 (1 - gain)  [gain 1-0.2]
+}
+MILD_KINDS = list(MILD_RANGES)
+
+
+def mild_param(kind, u):
+    lo, hi = MILD_RANGES[kind]
+    return lo + (hi - lo) * u
+
+
+def mild_degrade(rgb, kind, u, field):
+    """One train-only mild degradation of an RGB uint8 crop at severity u in [0, 1].
+    `field`: standard normal noise of rgb's shape, shared by both variants of a pair,
+    so the more degraded one has the same noise, only stronger."""
+    if u <= 0:
+        return rgb
+    p = mild_param(kind, u)
+    if kind == "blur":
+        return cv2.GaussianBlur(rgb, (0, 0), p)
+    if kind == "downup":
+        n = max(8, int(round(112 / p)))
+        small = cv2.resize(rgb, (n, n), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(small, (112, 112), interpolation=cv2.INTER_CUBIC)
+    if kind == "jpeg":
+        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]),
+                               [cv2.IMWRITE_JPEG_QUALITY, int(round(p))])
+        return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
+    if kind == "noise":
+        return np.clip(rgb + p * field, 0, 255).astype(np.uint8)
+    if kind == "dim":
+        dark = 255.0 * p * (rgb / 255.0) ** (2.0 - p)
+        return np.clip(dark + 5.0 * (1.0 - p) * field, 0, 255).astype(np.uint8)
+    raise ValueError(kind)
+
+
+def mild_pairs(rgb, rng, min_gap=0.15, p_clean=0.3):
+    """For each RGB crop: (less, more) degraded variants by one train-only mild kind, at
+    severities u_less < u_more (u_more - u_less >= min_gap; u_less = 0, the crop itself,
+    in p_clean of the pairs). Returns two uint8 arrays of rgb's shape."""
+    less, more = np.empty_like(rgb), np.empty_like(rgb)
+    for i, im in enumerate(rgb):
+        kind = MILD_KINDS[rng.integers(len(MILD_KINDS))]
+        ua = 0.0 if rng.random() < p_clean else rng.uniform(0.0, 1.0 - min_gap)
+        ub = rng.uniform(ua + min_gap, 1.0)
+        field = rng.standard_normal(im.shape).astype(np.float32)
+        less[i] = mild_degrade(im, kind, ua, field)
+        more[i] = mild_degrade(im, kind, ub, field)
+    return less, more
+
+
 def warp_and_flip(img, rng, max_deg, max_scale):
     """A small random rotation (+-max_deg), scale (1 +- max_scale) and shift (+-3 px),
     then a mirror in half of the cases."""
@@ -420,6 +482,16 @@ def pearson_loss(a, b):
     return 1.0 - (a * b).sum() / (a.norm() * b.norm() + 1e-8)
 
 
+def rank_loss(q_less, q_more, scale, margin=0.1, tau=0.1):
+    """Label-free ranking of pairs (train --q-rank): the less degraded variant's Q should
+    exceed the more degraded one's by `margin` (in units of `scale`, a detached spread of
+    Q such as its std over the pooled batch, so the term is as scale-free as the Pearson
+    terms). A softened hinge: ~0 when every pair is ordered by more than the margin,
+    ~ margin - d (d the difference in scale units) when a pair is reversed."""
+    d = (q_less - q_more) / (scale + 1e-8)
+    return (tau * F.softplus((margin - d) / tau)).mean()
+
+
 def train_references(pool_dir, n_train):
     """Teacher embeddings of the mirrored clean FairFace-train images, `ref.npz` in the
     pool (made once, ~4 min): a pooled variant's utility is its teacher cosine to the
@@ -560,12 +632,19 @@ def cmd_train(a):
                  f"{student['depth']} blocks")
     if a.q_clean and not a.q_weight:
         sys.exit("--q-clean needs --q-weight (it adds a term to the quality-aware loss)")
+    if a.q_rank and not a.q_weight:
+        sys.exit("--q-rank needs --q-weight (it adds a term to the quality-aware loss)")
+    if a.q_rank < 0 or (a.q_rank and a.q_rank_pairs < 1):
+        sys.exit(f"--q-rank {a.q_rank} / --q-rank-pairs {a.q_rank_pairs}: a weight >= 0 "
+                 "and at least one pair a step")
     if a.q_clean_turned and not (a.q_weight and a.q_clean):
         sys.exit("--q-clean-turned needs --q-weight and --q-clean")
     if not 0 <= a.q_clean_turned <= 1:
         sys.exit(f"--q-clean-turned {a.q_clean_turned}: a fraction of the clean images, 0..1")
     ref = train_references(a.pool, len(images)) if a.q_weight else None
-    clean, clean_util = clean_set(a.pool, ref) if a.q_weight and a.q_clean else (None, None)
+    clean, clean_util = (clean_set(a.pool, ref) if a.q_weight and (a.q_clean or a.q_rank)
+                         else (None, None))
+    n_rank = a.q_rank_pairs if a.q_rank else 0
     n_turned = int(round(a.q_clean_turned * a.q_clean))
     turned = torch.from_numpy(turned_faces(
         list_images("train"), os.path.join(SHARED, "data", "fairface112", "manifest.tsv"),
@@ -587,7 +666,7 @@ def cmd_train(a):
     g = torch.Generator().manual_seed(step)
     t_last_ck = time.time()
     t0, seen0 = time.time(), seen
-    run_loss = run_q = 0.0
+    run_loss = run_q = run_rank = run_ok = 0.0
     stop = []  # SIGTERM / SIGINT: finish the step, checkpoint, exit
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
@@ -598,12 +677,17 @@ def cmd_train(a):
         idx = torch.randint(0, len(images), (a.batch,), generator=g)
         x = to_input(images[idx])
         t = targets[idx]
-        if clean is not None:  # + clean train images, in the same pass, for the Q loss only
+        if a.q_clean:  # + clean train images, in the same pass, for the Q loss only
             cidx = torch.randint(0, len(clean), (a.q_clean - n_turned,), generator=g)
             if n_turned:  # part of them from the most turned tenth of the faces
                 pick = torch.randint(0, len(turned), (n_turned,), generator=g)
                 cidx = torch.cat([cidx, turned[pick]])
             x = torch.cat([x, to_input(clean[cidx])])
+        if n_rank:  # + pairs of mild variants of clean train images, for the ranking term
+            ridx = torch.randint(0, len(clean), (n_rank,), generator=g)
+            seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=g))
+            less, more = mild_pairs(clean[ridx].numpy(), np.random.default_rng(seed))
+            x = torch.cat([x, to_input(torch.from_numpy(less)), to_input(torch.from_numpy(more))])
         with torch.cpu.amp.autocast(enabled=a.bf16, dtype=torch.bfloat16):
             if a.q_weight:
                 s, Q = forward_q(model, x, *q_settings)
@@ -615,10 +699,18 @@ def cmd_train(a):
         if a.q_weight:  # quality-aware: Q should rank the variants by their utility
             Q = Q.float()
             q_loss = pearson_loss(Q[:len(idx)], (t * ref[idx % len(ref)]).sum(1))
-            if clean is not None:
-                q_loss = q_loss + pearson_loss(Q[len(idx):], clean_util[cidx])
+            nb = len(idx)
+            if a.q_clean:
+                q_loss = q_loss + pearson_loss(Q[nb:nb + a.q_clean], clean_util[cidx])
             loss = loss + a.q_weight * q_loss
             run_q += float(q_loss)
+            if n_rank:  # the less degraded variant of each pair should score higher
+                r0 = nb + a.q_clean
+                q_less, q_more = Q[r0:r0 + n_rank], Q[r0 + n_rank:r0 + 2 * n_rank]
+                r_loss = rank_loss(q_less, q_more, Q[:nb].detach().std())
+                loss = loss + a.q_rank * r_loss
+                run_rank += float(r_loss)
+                run_ok += float((q_less > q_more).float().mean())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -635,9 +727,12 @@ def cmd_train(a):
         run_loss += float(loss)
         if step % a.log_every == 0:
             rate = (seen - seen0) / (time.time() - t0)
+            rank = (f", rank {run_rank / a.log_every:.4f} ordered "
+                    f"{100 * run_ok / a.log_every:.0f}%" if n_rank else "")
             print(f"step {step} seen {seen} loss {run_loss / a.log_every:.4f} "
-                  f"(q {run_q / a.log_every:.4f}) lr {lr:.2e} {rate:.0f} img/s", flush=True)
-            run_loss = run_q = 0.0
+                  f"(q {run_q / a.log_every:.4f}{rank}) lr {lr:.2e} {rate:.0f} img/s",
+                  flush=True)
+            run_loss = run_q = run_rank = run_ok = 0.0
         if step % a.val_every == 0:
             v = evaluate(ema, val, q_settings)
             print(f"val step {step} seen {seen}: cos clean {v['clean']:.4f} "
@@ -888,6 +983,12 @@ def main():
     q.add_argument("--q-clean-turned", type=float, default=0.0,
                    help="with --q-clean: this fraction of the clean images drawn from the "
                    "most turned tenth of FairFace train (landmarks in its manifest.tsv)")
+    q.add_argument("--q-rank", type=float, default=0.0,
+                   help="with --q-weight: weight of a label-free ranking term: for pairs of "
+                   "train-only mild variants of one clean train image (MILD_RANGES, not the "
+                   "evaluation degradations), the less degraded one's Q should be higher")
+    q.add_argument("--q-rank-pairs", type=int, default=32,
+                   help="with --q-rank: pairs a step (2 images each, in the same pass)")
     q.add_argument("--q-settings", default="2:6:16:attention-last",
                    help="FIRST:LAST:S:AGGREGATION of the Q that loss trains and that "
                    "validation reports (default: v1's chosen settings)")

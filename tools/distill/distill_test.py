@@ -279,7 +279,7 @@ class QualityLossTest(unittest.TestCase):
                 depth=None, heads=None, threads=1, batch=4, lr=1e-4, warmup=1,
                 decay_start=0, decay_end=0, lr_min_ratio=0.02, ema=0.999, rel=1.0,
                 bf16=False, log_every=1, val_every=2, ckpt_minutes=10, max_samples=8,
-                q_weight=0.5, q_clean=0, q_clean_turned=0.0,
+                q_weight=0.5, q_clean=0, q_clean_turned=0.0, q_rank=0.0, q_rank_pairs=32,
                 q_settings="2:6:16:attention-last")
             distill.cmd_train(args)
             with open(os.path.join(ck, "log.tsv")) as f:
@@ -332,13 +332,26 @@ class QualityLossTest(unittest.TestCase):
                     distill.cmd_train(types.SimpleNamespace(
                         **dict(vars(args), ckpt=os.path.join(d, "ck4"), q_clean_turned=0.34)))
                 self.assertEqual(turned.call_args.args[1], manifest)
+                # the ranking term alone (no clean Pearson term): loads the clean images,
+                # adds 2 pairs of mild variants to the pass, and logs its loss
+                with mock.patch.object(distill, "mild_pairs",
+                                       wraps=distill.mild_pairs) as pairs:
+                    distill.cmd_train(types.SimpleNamespace(
+                        **dict(vars(args), ckpt=os.path.join(d, "ck5"), q_clean=0,
+                               q_rank=1.0, q_rank_pairs=2)))
+                self.assertEqual(pairs.call_count, 2)  # 8 samples, batch 4
+                self.assertEqual(pairs.call_args.args[0].shape, (2, 112, 112, 3))
+            with open(os.path.join(d, "ck5", "log.tsv")) as f:
+                self.assertEqual([r.split("\t")[0] for r in f], ["0", "2"])
             with open(os.path.join(d, "ck2", "log.tsv")) as f:
                 self.assertEqual([r.split("\t")[0] for r in f], ["0", "2"])
             with open(os.path.join(d, "ck4", "log.tsv")) as f:
                 self.assertEqual([r.split("\t")[0] for r in f], ["0", "2"])
             # options that cannot work are refused before any training
             for bad in (dict(q_settings="2:12:16:uniform"), dict(q_weight=0.0, q_clean=3),
-                        dict(q_clean=0, q_clean_turned=0.5), dict(q_clean=3, q_clean_turned=1.5)):
+                        dict(q_clean=0, q_clean_turned=0.5), dict(q_clean=3, q_clean_turned=1.5),
+                        dict(q_weight=0.0, q_clean=0, q_rank=1.0), dict(q_rank=-1.0),
+                        dict(q_rank=1.0, q_rank_pairs=0)):
                 with self.assertRaises(SystemExit, msg=str(bad)) as e:
                     distill.cmd_train(types.SimpleNamespace(
                         **dict(vars(args), ckpt=os.path.join(d, "ck3"), **bad)))
@@ -349,6 +362,121 @@ class QualityLossTest(unittest.TestCase):
             with self.assertRaises(SystemExit) as e:
                 distill.train_references(pool, 12)
             self.assertIn("ref.npz", str(e.exception))
+
+
+class RankingTermTest(unittest.TestCase):
+    """train --q-rank: the label-free ranking of mild variants, and its train-only family."""
+
+    def test_rank_loss_penalises_reversed_pairs_only(self):
+        import torch
+        less = torch.tensor([0.60, 0.55, 0.70])
+        more = less - 0.05  # every pair ordered, by 0.05 = 1 unit of scale 0.05
+        right = float(distill.rank_loss(less, more, torch.tensor(0.05)))
+        self.assertLess(right, 1e-3)
+        wrong = float(distill.rank_loss(more, less, torch.tensor(0.05)))  # reversed
+        self.assertGreater(wrong, 1.0)  # ~ margin + 1
+        tied = float(distill.rank_loss(less, less, torch.tensor(0.05)))
+        self.assertGreater(tied, right)
+        self.assertLess(tied, wrong)
+        # scale-free: the same pairs at 10x the Q range give the same loss
+        self.assertAlmostEqual(float(distill.rank_loss(10 * more, 10 * less,
+                                                       torch.tensor(0.5))), wrong, places=4)
+        # and its gradient raises the less degraded variant's Q and lowers the other's
+        a, b = more.clone().requires_grad_(), less.clone().requires_grad_()
+        distill.rank_loss(a, b, torch.tensor(0.05)).backward()
+        self.assertTrue(bool((a.grad < 0).all()) and bool((b.grad > 0).all()))
+
+    # the evaluation recipe's ranges (distill.degrade, used by tools/eval), checked below
+    # against what `degrade` really does
+    EVAL = {"blur": (0.5, 4.0), "downup": (1.5, 8.0), "jpeg": (45.0, 5.0),
+            "noise": (4.0, 40.0), "dim": (1.0, 0.2)}
+
+    def test_eval_ranges_are_what_degrade_does(self):
+        img = face_like(1)
+        rng = np.random.default_rng(0)
+        for s, sigma in ((0.0, 0.5), (1.0, 4.0)):
+            np.testing.assert_array_equal(distill.degrade(img, rng, "blur", s),
+                                          cv2.GaussianBlur(img, (0, 0), sigma))
+        for s, q in ((0.0, 45), (1.0, 5)):
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
+            np.testing.assert_array_equal(distill.degrade(img, rng, "jpeg", s),
+                                          cv2.imdecode(buf, cv2.IMREAD_COLOR))
+        flat = np.full((112, 112, 3), 128, np.uint8)
+        for s, sigma in ((0.0, 4.0), (1.0, 40.0)):
+            got = distill.degrade(flat, rng, "noise", s).astype(float).std()
+            self.assertLess(abs(got - sigma) / sigma, 0.1)
+        small = distill.degrade(img, rng, "downscale", 1.0)  # 112 / 8 = 14 px
+        np.testing.assert_array_equal(small, cv2.resize(cv2.resize(
+            img, (14, 14), interpolation=cv2.INTER_AREA), (112, 112),
+            interpolation=cv2.INTER_LINEAR))
+
+    def test_mild_family_is_train_only_and_apart_from_the_evaluation_recipe(self):
+        self.assertEqual(set(distill.MILD_KINDS), set(self.EVAL))
+        for kind, (lo, hi) in distill.MILD_RANGES.items():
+            elo, ehi = self.EVAL[kind]
+            self.assertNotEqual(lo, elo, kind)
+            self.assertNotEqual(hi, ehi, kind)
+        # the issue's mild range lies inside the train ranges (blur 0.5-3 up to 2.8,
+        # down-up 1.2-3x, JPEG 30-70, noise 2-8)
+        self.assertLessEqual(distill.MILD_RANGES["blur"][0], 0.5)
+        self.assertLessEqual(distill.MILD_RANGES["downup"][0], 1.2)
+        self.assertGreaterEqual(distill.MILD_RANGES["downup"][1], 3.0)
+        self.assertLessEqual(distill.MILD_RANGES["jpeg"][1], 30)
+        self.assertGreaterEqual(distill.MILD_RANGES["jpeg"][0], 70)
+        self.assertLessEqual(distill.MILD_RANGES["noise"][0], 2)
+        self.assertGreaterEqual(distill.MILD_RANGES["noise"][1], 8)
+        # separate code: the mild family never calls `degrade`, and no evaluation
+        # script uses the mild family
+        img = face_like(2)[..., ::-1].copy()
+        with mock.patch.object(distill, "degrade", side_effect=AssertionError("degrade")):
+            less, more = distill.mild_pairs(np.stack([img] * 20), np.random.default_rng(0))
+        ev = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval")
+        for f in os.listdir(ev):
+            if f.endswith((".py", ".sh")):
+                with open(os.path.join(ev, f)) as fh:
+                    text = fh.read()
+                for name in ("mild_degrade", "mild_pairs", "MILD_RANGES", "MILD_KINDS"):
+                    self.assertNotIn(name, text, f)
+        # every pair: the 'more' variant is further from the crop than the 'less' one
+        dist = lambda x: np.abs(x.astype(float) - img.astype(float)).mean()
+        for lo, hi in zip(less, more):
+            self.assertLess(dist(lo), dist(hi))
+        # and severity is monotonic for each kind (the same noise field)
+        field = np.random.default_rng(1).standard_normal(img.shape).astype(np.float32)
+        for kind in distill.MILD_KINDS:
+            d = [dist(distill.mild_degrade(img, kind, u, field)) for u in (0.0, 0.3, 0.6, 1.0)]
+            self.assertEqual(d[0], 0.0, kind)
+            self.assertTrue(all(x < y for x, y in zip(d, d[1:])), (kind, d))
+
+
+class Glint12GateTest(unittest.TestCase):
+    """glint12_gate.py's pAUC and threshold, against a direct reading of their definition
+    (the script also checks them against `vitnt eval`'s own figures on every run)."""
+
+    def test_threshold_and_pauc_follow_the_definition(self):
+        import glint12_gate as gate
+        rng = np.random.default_rng(0)
+        imp = np.round(rng.normal(0, 1, 2000), 2)  # ties on purpose
+        t = gate.threshold(imp, 1e-2)
+        self.assertLessEqual((imp > t).mean(), 1e-2)
+        self.assertTrue(all((imp > v).mean() > 1e-2 for v in imp if v < t))
+        g = 250
+        fail = rng.random(g) < 0.3
+        q = np.round(rng.random(g), 1)  # ties: resolved by input order
+        order = sorted(range(g), key=lambda i: (q[i], i))
+        r = [i / 1000 for i in range(301)]
+        fnmr = []
+        for x in r:
+            kept = order[int(np.floor(x * g + 1e-9)):]
+            fnmr.append(sum(fail[i] for i in kept) / len(kept))
+        ref = sum((fnmr[i] + fnmr[i + 1]) / 2 * (r[i + 1] - r[i]) for i in range(300))
+        self.assertAlmostEqual(gate.pauc(fail, q), ref, places=12)
+        # discarding by a perfect quality beats discarding at random
+        self.assertLess(gate.pauc(fail, (~fail).astype(float)), gate.pauc(fail, rng.random(g)))
+        boot = gate.bootstrap({"a": fail}, {"a": q}, 50, 0)["a"]
+        self.assertEqual(len(boot), 50)
+        self.assertLess(boot.min(), gate.pauc(fail, q))
+        self.assertGreater(boot.max(), gate.pauc(fail, q))
 
 
 class SoupTest(unittest.TestCase):
