@@ -69,9 +69,9 @@ TEST(Groups, PerGroupRejectionAndDifferential) {
   EXPECT_LE(d.lo, 1.0);
   EXPECT_GE(d.hi, 1.0);
   EXPECT_DOUBLE_EQ(d.p_value, 1.0);  // every shuffle is at least as extreme as equal shares
-  // grp at the 5 % cut: A 1 of 10, B 0 -> inf; a shuffle gives inf whenever the one
-  // rejected image lands in a group... always (the other group then has 0): p = 1
-  EXPECT_GT(grp.differentials[0].p_value, 0.9);
+  // grp at the 5 % cut: A 1 of 10, B 0 -> inf; every shuffle puts the one rejected image
+  // in one group, leaving the other at 0: inf again, so p = 1 exactly
+  EXPECT_DOUBLE_EQ(grp.differentials[0].p_value, 1.0);
   // grp at the 20 % cut: A 4 of 10, B 0 of 10: a shuffle puts all 4 in one group with
   // probability 2 * C(10,4) / C(20,4) = 0.087, and only then is its ratio infinite
   EXPECT_NEAR(grp.differentials[1].p_value, 0.087, 0.06);

@@ -126,14 +126,20 @@ def base_rate_matched(pred, match):
     return ece(1 / (1 + np.exp(-(logit + lo))), match)[0], lo
 
 
+def fitted_pairs(d, partner_quantile):
+    """The genuine pairs a fit uses: all, or those whose better image's Q is at least the
+    partner_quantile of the set's images."""
+    if partner_quantile <= 0:
+        return d["genuine"]
+    return d["genuine"] & (d["hi"] >= np.quantile(d["images"], partner_quantile))
+
+
 def genuine_outcomes(d, fmr, threshold=None, partner_quantile=0.0):
     """Genuine pairs' lower Q and match outcome; with partner_quantile, only the pairs
     whose better image's Q is at least that quantile of the set's images (the scalar's
     promise is a comparison against a good image)."""
     t = threshold_at(d["score"][~d["genuine"]], fmr) if threshold is None else threshold
-    g = d["genuine"].copy()
-    if partner_quantile > 0:
-        g &= d["hi"] >= np.quantile(d["images"], partner_quantile)
+    g = fitted_pairs(d, partner_quantile)
     return d["q"][g], d["score"][g] > t, t
 
 
@@ -149,8 +155,7 @@ def loio(d, fmr, min_bin, extra=None, pq=0.0):
     """Leave one identity out on the calibration set: predictions for every genuine pair
     (with a good partner, as the fit) from a fit on the other identities' (plus `extra`)."""
     q, m, _ = genuine_outcomes(d, fmr, None, pq)
-    keep = d["genuine"] & (d["hi"] >= np.quantile(d["images"], pq)) if pq > 0 else d["genuine"]
-    ident = d["ident"][keep]
+    ident = d["ident"][fitted_pairs(d, pq)]
     pred = np.zeros(len(q))
     for who in np.unique(ident):
         test = ident == who
@@ -198,8 +203,6 @@ def main():
     with_mates = "FairFace" in best
     out["chosen"] = {"fit": best, "min_bin": min_bin, "with_synthetic_mates": with_mates}
     cq, cm, ct = genuine_outcomes(cal, a.fmr, None, a.partner_quantile)
-    keep = cal["genuine"] & (cal["hi"] >= np.quantile(cal["images"], a.partner_quantile)) \
-        if a.partner_quantile > 0 else cal["genuine"]
     fq, fm = (np.concatenate([cq, mates[0]]), np.concatenate([cm, mates[1]])) if with_mates \
         else (cq, cm)
     knots = fit(fq, fm, min_bin)
@@ -230,7 +233,7 @@ def main():
     # ECE against the number of genuine pairs fitted on: fit on n pairs drawn from 11
     # identities, ECE on the 12th (every identity in turn), 10 draws
     rng = np.random.default_rng(a.seed)
-    ident = cal["ident"][keep]
+    ident = cal["ident"][fitted_pairs(cal, a.partner_quantile)]
     sizes = {}
     for n in (100, 200, 400, 800, 1600, 3200):
         es = []
